@@ -1,0 +1,70 @@
+//! The one trait every key-management backend implements, and what each can do.
+
+use crate::error::Result;
+use crate::expiration::ExpiryPreset;
+use crate::model::{ApiKey, CreatedKey, ListQuery, NewKey, Page, Verification};
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Serialize;
+
+/// What "revoke" means on a backend, so front ends can label the action truthfully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeKind {
+    /// The key stays listed with status `revoked` (local store, Clerk).
+    Revoke,
+    /// The key moves to an archive (PropelAuth).
+    Archive,
+    /// The key is gone for good (FreeSewing).
+    Delete,
+}
+
+/// What a backend supports. The UI and the CLI adapt to these flags instead of special-casing
+/// backend names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capabilities {
+    /// Search runs on the server (otherwise the front end filters what it has).
+    pub server_search: bool,
+    /// The backend pages its listings itself.
+    pub server_paging: bool,
+    /// Sort orders the backend can apply.
+    pub sorts: Vec<crate::model::SortField>,
+    pub user_keys: bool,
+    pub org_keys: bool,
+    /// Owner is free text kept with the key (local store) rather than an account on a server.
+    pub owner_is_label: bool,
+    /// Inclusive level range, where keys carry a privilege level.
+    pub levels: Option<(u8, u8)>,
+    pub scopes: bool,
+    pub descriptions: bool,
+    pub revoke_reason: bool,
+    pub revoke_kind: RevokeKind,
+    pub last_used: bool,
+    pub verify: bool,
+    /// Presets the backend can express; the others are refused before a request is sent.
+    pub expiry_presets: Vec<ExpiryPreset>,
+    /// Whether a custom duration or date can be sent.
+    pub custom_expiry: bool,
+    /// Whether a key can be made that never expires.
+    pub never_expires: bool,
+}
+
+#[async_trait]
+pub trait KeyBackend: Send + Sync {
+    /// A short name of the backend kind, e.g. `local`, `clerk`.
+    fn kind(&self) -> &'static str;
+
+    fn capabilities(&self) -> Capabilities;
+
+    async fn create(&self, new: NewKey) -> Result<CreatedKey>;
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>>;
+
+    async fn get(&self, id: &str) -> Result<ApiKey>;
+
+    /// Revokes (or archives, or deletes, per [`RevokeKind`]) a key. Revoking a key that is already
+    /// revoked is not an error: it returns the key as it is.
+    async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey>;
+
+    async fn verify(&self, secret: &SecretString) -> Result<Verification>;
+}

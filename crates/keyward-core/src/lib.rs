@@ -1,0 +1,21 @@
+//! Keyward's domain model, shared by every backend, the CLI and the desktop app.
+//!
+//! Nothing here knows about Tauri, HTTP or SQLite: backends implement [`KeyBackend`], front ends
+//! speak [`ListQuery`], [`NewKey`] and [`Error`], and the only value that carries a secret out of a
+//! backend is [`CreatedKey`].
+
+pub mod backend;
+pub mod bulk;
+pub mod error;
+pub mod expiration;
+pub mod key_format;
+pub mod model;
+
+pub use backend::{Capabilities, KeyBackend, RevokeKind};
+pub use bulk::{revoke_many, RevokeOutcome};
+pub use error::{Error, ErrorBody, ErrorCode, Result};
+pub use expiration::{Expiration, ExpiryPreset};
+pub use model::{
+    ApiKey, CreatedKey, KeyStatus, ListQuery, NewKey, Page, SortField, StatusFilter, Subject,
+    Verification,
+};

@@ -1,0 +1,483 @@
+//! The key model shared by every backend and front end.
+
+use crate::error::{Error, Result};
+use crate::expiration::{printable, Expiration};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Who owns a key. Written `user:ID` or `org:ID` in the CLI and the config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Subject {
+    User(String),
+    Org(String),
+}
+
+impl Subject {
+    pub const FIELD: &'static str = "owner";
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                Self::FIELD,
+                format!(
+                    "'{}' is not an owner: write user:ID or org:ID",
+                    printable(text)
+                ),
+            )
+        };
+        let (kind, id) = text.trim().split_once(':').ok_or_else(bad)?;
+        let valid_id = !id.is_empty()
+            && id.len() <= 200
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@+".contains(c));
+        if !valid_id {
+            return Err(bad());
+        }
+        match kind {
+            "user" => Ok(Subject::User(id.to_owned())),
+            "org" => Ok(Subject::Org(id.to_owned())),
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::User(_) => "user",
+            Subject::Org(_) => "org",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Subject::User(id) | Subject::Org(id) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind(), self.id())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl KeyStatus {
+    /// Revocation wins over expiry: a revoked key stays "revoked" after its expiry date.
+    pub fn derive(
+        revoked: bool,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> KeyStatus {
+        if revoked {
+            KeyStatus::Revoked
+        } else if expires_at.is_some_and(|at| at <= now) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// A key as every backend describes it. Never holds the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub owner: Option<Subject>,
+    pub created_at: DateTime<Utc>,
+    /// `None` = never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub status: KeyStatus,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revocation_reason: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// FreeSewing's privilege level (0–8), where the backend has levels.
+    pub level: Option<u8>,
+    pub scopes: Vec<String>,
+    pub description: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    /// A non-secret hint of the secret, e.g. `kw_…9fQz`, where the backend can tell.
+    pub stub: Option<String>,
+}
+
+/// What the user asks for when creating a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewKey {
+    pub name: String,
+    pub expiration: Expiration,
+    pub owner: Option<Subject>,
+    pub level: Option<u8>,
+    pub scopes: Vec<String>,
+    pub description: Option<String>,
+}
+
+impl NewKey {
+    pub const NAME_MAX_CHARS: usize = 100;
+    pub const DESCRIPTION_MAX_CHARS: usize = 255;
+
+    pub fn named(name: impl Into<String>, expiration: Expiration) -> Self {
+        NewKey {
+            name: name.into(),
+            expiration,
+            owner: None,
+            level: None,
+            scopes: Vec::new(),
+            description: None,
+        }
+    }
+
+    /// Checks what every backend requires; backends add their own rules on top.
+    /// The name is trimmed here so that what is stored is what is shown.
+    pub fn validated(mut self) -> Result<Self> {
+        self.name = validate_name(&self.name)?;
+        if let Some(description) = &self.description {
+            if description.chars().count() > Self::DESCRIPTION_MAX_CHARS {
+                return Err(Error::invalid(
+                    "description",
+                    format!("is longer than {} characters", Self::DESCRIPTION_MAX_CHARS),
+                ));
+            }
+            if description
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                return Err(Error::invalid("description", "contains control characters"));
+            }
+        }
+        for scope in &self.scopes {
+            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::invalid(
+                    "scopes",
+                    format!("'{}' is not a valid scope", printable(scope)),
+                ));
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Trims and checks a key name: not empty, at most 100 characters, no control characters.
+pub fn validate_name(name: &str) -> Result<String> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid("name", "must not be empty"));
+    }
+    if trimmed.chars().count() > NewKey::NAME_MAX_CHARS {
+        return Err(Error::invalid(
+            "name",
+            format!(
+                "is {} characters long; the limit is {}",
+                trimmed.chars().count(),
+                NewKey::NAME_MAX_CHARS
+            ),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            "contains control characters (tabs, newlines or escapes)",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The only value that carries a secret out of a backend. The secret is redacted in `Debug`, is
+/// not `Serialize`, and is wiped from memory when dropped.
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub secret: SecretString,
+}
+
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKey")
+            .field("key", &self.key)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// The outcome of checking a secret. A wrong secret is an answer, not an error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", content = "key", rename_all = "snake_case")]
+pub enum Verification {
+    Valid(ApiKey),
+    Revoked(ApiKey),
+    Expired(ApiKey),
+    Unknown,
+}
+
+impl Verification {
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Verification::Valid(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl StatusFilter {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(StatusFilter::All),
+            "active" => Ok(StatusFilter::Active),
+            "expired" => Ok(StatusFilter::Expired),
+            "revoked" => Ok(StatusFilter::Revoked),
+            _ => Err(Error::invalid(
+                "status",
+                format!(
+                    "'{}' is not a status: use active, expired, revoked or all",
+                    printable(text)
+                ),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortField {
+    #[default]
+    Created,
+    Expires,
+    Name,
+    LastUsed,
+}
+
+impl SortField {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "created" => Ok(SortField::Created),
+            "expires" => Ok(SortField::Expires),
+            "name" => Ok(SortField::Name),
+            "last-used" => Ok(SortField::LastUsed),
+            _ => Err(Error::invalid(
+                "sort",
+                format!(
+                    "'{}' is not a sort order: use created, expires, name or last-used",
+                    printable(text)
+                ),
+            )),
+        }
+    }
+}
+
+/// One page of a listing. `page` is 0-based; front ends show it 1-based.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub search: Option<String>,
+    pub status: StatusFilter,
+    pub owner: Option<Subject>,
+    pub sort: SortField,
+    pub descending: bool,
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            search: None,
+            status: StatusFilter::All,
+            owner: None,
+            sort: SortField::Created,
+            descending: true,
+            page: 0,
+            limit: 50,
+        }
+    }
+}
+
+impl ListQuery {
+    pub const MAX_LIMIT: u32 = 1000;
+    pub const SEARCH_MAX_CHARS: usize = 200;
+
+    pub fn validated(mut self) -> Result<Self> {
+        if self.limit == 0 || self.limit > Self::MAX_LIMIT {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX_LIMIT),
+            ));
+        }
+        if self.page > 10_000_000 {
+            return Err(Error::invalid("page", "is too large"));
+        }
+        self.search = self
+            .search
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if let Some(search) = &self.search {
+            if search.chars().count() > Self::SEARCH_MAX_CHARS {
+                return Err(Error::invalid(
+                    "search",
+                    format!("is longer than {} characters", Self::SEARCH_MAX_CHARS),
+                ));
+            }
+            if search.chars().any(char::is_control) {
+                return Err(Error::invalid("search", "contains control characters"));
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.page as u64 * self.limit as u64
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub limit: u32,
+    /// Total matching items, where the backend reports it.
+    pub total: Option<u64>,
+    pub has_more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expiration::ExpiryPreset;
+    use chrono::TimeZone;
+
+    #[test]
+    fn subjects_parse_and_print() {
+        assert_eq!(
+            Subject::parse("user:u_123").unwrap(),
+            Subject::User("u_123".into())
+        );
+        assert_eq!(
+            Subject::parse("org:acme-inc").unwrap().to_string(),
+            "org:acme-inc"
+        );
+        for bad in [
+            "",
+            "user",
+            "user:",
+            "team:x",
+            "org:has space",
+            "user:a\u{7}b",
+        ] {
+            assert_eq!(
+                Subject::parse(bad).unwrap_err().field(),
+                Some("owner"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_checked_and_trimmed() {
+        let ok = NewKey::named("  laptop  ", Expiration::Preset(ExpiryPreset::Never))
+            .validated()
+            .unwrap();
+        assert_eq!(ok.name, "laptop");
+        for (bad, needle) in [
+            ("", "empty"),
+            ("   ", "empty"),
+            (&"x".repeat(101)[..], "limit is 100"),
+            ("tab\there", "control"),
+            ("esc\u{1b}[2J", "control"),
+        ] {
+            let err = NewKey::named(bad, Expiration::default())
+                .validated()
+                .unwrap_err();
+            assert_eq!(err.field(), Some("name"));
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+        assert!(
+            NewKey::named("é".repeat(100), Expiration::default())
+                .validated()
+                .is_ok(),
+            "100 characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn status_is_derived() {
+        let now = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let past = Some(now - chrono::Duration::seconds(1));
+        let future = Some(now + chrono::Duration::days(1));
+        assert_eq!(KeyStatus::derive(false, None, now), KeyStatus::Active);
+        assert_eq!(KeyStatus::derive(false, future, now), KeyStatus::Active);
+        assert_eq!(KeyStatus::derive(false, past, now), KeyStatus::Expired);
+        assert_eq!(KeyStatus::derive(true, past, now), KeyStatus::Revoked);
+    }
+
+    #[test]
+    fn list_query_limits() {
+        assert!(ListQuery::default().validated().is_ok());
+        let err = ListQuery {
+            limit: 0,
+            ..Default::default()
+        }
+        .validated()
+        .unwrap_err();
+        assert_eq!(err.field(), Some("limit"));
+        let q = ListQuery {
+            search: Some("  ci ".into()),
+            ..Default::default()
+        }
+        .validated()
+        .unwrap();
+        assert_eq!(q.search.as_deref(), Some("ci"));
+        assert_eq!(SortField::parse("last_used").unwrap(), SortField::LastUsed);
+        assert_eq!(
+            StatusFilter::parse("bogus").unwrap_err().field(),
+            Some("status")
+        );
+    }
+
+    #[test]
+    fn created_key_debug_redacts_the_secret() {
+        let created = CreatedKey {
+            key: ApiKey {
+                id: "key_1".into(),
+                name: "n".into(),
+                owner: None,
+                created_at: Utc::now(),
+                expires_at: None,
+                status: KeyStatus::Active,
+                revoked_at: None,
+                revocation_reason: None,
+                last_used_at: None,
+                level: None,
+                scopes: vec![],
+                description: None,
+                metadata: None,
+                stub: None,
+            },
+            secret: SecretString::from("kw_supersecretvalue"),
+        };
+        let debug = format!("{created:?}");
+        assert!(!debug.contains("supersecret"));
+        assert!(debug.contains("REDACTED"));
+    }
+}
