@@ -1,0 +1,237 @@
+//! Local HTTP emulators of the API-key contracts of PropelAuth, Clerk and FreeSewing, as described
+//! in `shared/CONTRACTS.md`: same paths, auth schemes, validation order, error bodies, paging and
+//! secret-once behaviour, plus switchable faults (latency, 500s, dropped connections, 429s).
+//!
+//! They serve on loopback only and keep everything in memory. Contract tests start one in-process:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use keyward_emulators::{Emulator, Flavor};
+//! let emulator = Emulator::start(Flavor::Clerk).await?;
+//! let clerk = emulator.credentials().clerk().unwrap();
+//! // GET {base_url}/api_keys?subject={clerk.user_id} with `Authorization: Bearer {clerk.secret_key}`
+//! println!("{} {}", emulator.base_url(), clerk.secret_key);
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Every emulator also serves admin routes under `/__emulator/` (no auth, exempt from faults):
+//! `GET info`, `GET|PUT faults`, `POST seed`, `GET stats`, `POST stats/reset`, `POST clock`.
+//! See the crate's README for their bodies and for every deliberate deviation from the contracts.
+
+// Handlers bail out early with a finished HTTP response (`Result<_, Response>` and `?`); the
+// response is large, but it is built once per failed request, so boxing would only add noise.
+#![allow(clippy::result_large_err)]
+
+mod admin;
+mod app;
+mod clerk;
+mod faults;
+mod freesewing;
+mod http;
+mod propelauth;
+mod seed;
+mod server;
+mod stats;
+mod store;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use clerk::ClerkCredentials;
+pub use faults::{Faults, RateLimit};
+pub use freesewing::FreeSewingCredentials;
+pub use propelauth::PropelAuthCredentials;
+pub use seed::{SeedOwner, SeedSpec};
+
+/// Which backend an emulator speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    PropelAuth,
+    Clerk,
+    FreeSewing,
+}
+
+impl Flavor {
+    pub const ALL: [Flavor; 3] = [Flavor::PropelAuth, Flavor::Clerk, Flavor::FreeSewing];
+
+    /// The lowercase name used on the command line and in `/__emulator/info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::PropelAuth => "propelauth",
+            Flavor::Clerk => "clerk",
+            Flavor::FreeSewing => "freesewing",
+        }
+    }
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Flavor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Flavor::ALL
+            .into_iter()
+            .find(|flavor| flavor.as_str().eq_ignore_ascii_case(text))
+            .ok_or_else(|| format!("unknown backend '{text}': use propelauth, clerk or freesewing"))
+    }
+}
+
+/// How to start an emulator. `Options::default()`: a free port, no faults, a random fault seed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    pub faults: Faults,
+    /// Seeds the fault RNG, so the same requests meet the same drops and failures.
+    pub rng_seed: Option<u64>,
+}
+
+/// The seeded accounts and credentials of a running emulator; one variant per flavor. They are
+/// fixed across runs except where noted on the fields (FreeSewing JWTs, which embed the base URL).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Credentials {
+    PropelAuth(PropelAuthCredentials),
+    Clerk(ClerkCredentials),
+    FreeSewing(FreeSewingCredentials),
+}
+
+impl Credentials {
+    pub fn propelauth(&self) -> Option<&PropelAuthCredentials> {
+        match self {
+            Credentials::PropelAuth(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn clerk(&self) -> Option<&ClerkCredentials> {
+        match self {
+            Credentials::Clerk(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn freesewing(&self) -> Option<&FreeSewingCredentials> {
+        match self {
+            Credentials::FreeSewing(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Human-readable, one `label: value` per line, for the binary's banner.
+impl fmt::Display for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = serde_json::to_value(self).map_err(|_| fmt::Error)?;
+        for (label, value) in value.as_object().into_iter().flatten() {
+            match value {
+                serde_json::Value::String(text) => writeln!(f, "  {label}: {text}")?,
+                other => writeln!(f, "  {label}: {other}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A running emulator on 127.0.0.1. Dropping it stops the server too; `shutdown` also waits for it.
+pub struct Emulator {
+    shared: Arc<app::Shared>,
+    server: server::Server,
+}
+
+impl Emulator {
+    /// Starts `flavor` on a free port with no faults.
+    pub async fn start(flavor: Flavor) -> std::io::Result<Emulator> {
+        Self::start_with(flavor, Options::default()).await
+    }
+
+    pub async fn start_with(flavor: Flavor, options: Options) -> std::io::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let shared = Arc::new(app::Shared::new(
+            flavor,
+            base_url,
+            options.faults,
+            options.rng_seed,
+        ));
+        let server = server::Server::spawn(listener, app::router(shared.clone()));
+        Ok(Emulator { shared, server })
+    }
+
+    pub fn flavor(&self) -> Flavor {
+        self.shared.backend.flavor()
+    }
+
+    /// E.g. `http://127.0.0.1:41234`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        self.shared.backend.credentials()
+    }
+
+    /// A fresh `Cookie` header value (`name=value`) that signs the seeded PropelAuth user in to
+    /// the frontend API, as the login page would. `None` for other flavors.
+    pub fn propelauth_session(&self) -> Option<String> {
+        match &self.shared.backend {
+            app::Backend::PropelAuth(backend) => Some(backend.new_session_cookie()),
+            _ => None,
+        }
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.get()
+    }
+
+    /// Replaces the faults for the following requests; a rate limit starts a fresh window.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+
+    /// Creates `count` keys owned by the seeded user or org (never expiring); returns their ids.
+    pub fn seed(&self, count: usize, owner: SeedOwner) -> Vec<String> {
+        self.seed_with(&SeedSpec::new(count, owner))
+    }
+
+    pub fn seed_with(&self, spec: &SeedSpec) -> Vec<String> {
+        self.shared.seed(spec)
+    }
+
+    /// Moves the emulator's clock forward (key expiry, JWT lifetimes), so tests need not sleep.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Backend requests received since start or the last reset, admin routes excluded.
+    pub fn request_count(&self) -> u64 {
+        self.shared.stats.total()
+    }
+
+    /// Backend requests per `METHOD /route/template`, e.g. `"POST /api_keys/{id}/revoke"`.
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.shared.stats.snapshot()
+    }
+
+    pub fn reset_stats(&self) {
+        self.shared.stats.reset();
+    }
+
+    /// Stops accepting, closes every connection and waits for the server task to end.
+    pub async fn shutdown(self) {
+        self.server.stop().await;
+    }
+}
