@@ -30,16 +30,19 @@ pub async fn revoke_many(
     reason: Option<&str>,
     concurrency: usize,
 ) -> Vec<RevokeOutcome> {
-    let mut outcomes: Vec<(usize, RevokeOutcome)> = stream::iter(ids.iter().enumerate())
+    // Owned ids: a closure over `&String` items makes this future's `Send` depend on a
+    // higher-ranked lifetime that rustc cannot prove, so it could not run in a Tauri command
+    // or `tokio::spawn`.
+    let mut outcomes: Vec<(usize, RevokeOutcome)> = stream::iter(ids.iter().cloned().enumerate())
         .map(|(index, id)| async move {
-            let outcome = match backend.revoke(id, reason).await {
+            let outcome = match backend.revoke(&id, reason).await {
                 Ok(key) => RevokeOutcome {
-                    id: id.clone(),
+                    id,
                     key: Some(key),
                     error: None,
                 },
                 Err(e) => RevokeOutcome {
-                    id: id.clone(),
+                    id,
                     key: None,
                     error: Some(e.to_body()),
                 },
@@ -51,4 +54,22 @@ pub async fn revoke_many(
         .await;
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Front ends await bulk revokes inside futures that must be `Send` (Tauri commands,
+    /// `tokio::spawn`); this only has to compile.
+    #[test]
+    fn revoke_many_can_be_awaited_in_a_send_future() {
+        fn require_send<F: std::future::Future + Send>(future: F) -> F {
+            future
+        }
+        let _ = |backend: Arc<dyn KeyBackend>, ids: Vec<String>| {
+            require_send(async move { revoke_many(backend.as_ref(), &ids, None, 8).await })
+        };
+    }
 }

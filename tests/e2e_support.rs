@@ -1,0 +1,243 @@
+//! Shared by the desktop app's end-to-end tests: start the real app binary through tauri-driver
+//! (-> WebKitWebDriver) with its own data dir and config, drive it, and stop everything cleanly.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub type Failure = Box<dyn std::error::Error>;
+pub type Outcome<T = ()> = Result<T, Failure>;
+
+/// How long any one UI step may take; generous, since CI shares two cores with the build.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The workspace's target dir (screenshots go under it).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+fn app_binary() -> PathBuf {
+    let path = std::env::var_os("APP_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/keyward-app"));
+    assert!(
+        path.exists(),
+        "app binary {} not found: run `cargo build -p keyward-app` first",
+        path.display()
+    );
+    path.canonicalize().expect("app binary path")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free local port")
+        .port()
+}
+
+/// tauri-driver, stopped with SIGTERM: only then does it stop its WebKitWebDriver (SIGKILL would
+/// orphan it, and the app with it).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SAFETY: signals our own child process by its pid.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+/// One running app window and the WebDriver session attached to it.
+pub struct AppSession {
+    pub client: Client,
+    driver: Driver,
+}
+
+impl AppSession {
+    /// Launches the app with `KEYWARD_DATA_DIR` and `KEYWARD_CONFIG` pointing at `data_dir` and
+    /// `config_file` (the app inherits tauri-driver's environment). Panics if it cannot start:
+    /// no session is open yet, so nothing is left behind.
+    pub async fn launch(data_dir: &Path, config_file: &Path) -> AppSession {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no DISPLAY: run under xvfb-run -a"
+        );
+        let app = app_binary();
+        let port = free_port();
+        let native_port = free_port();
+        let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .env("KEYWARD_DATA_DIR", data_dir)
+            .env("KEYWARD_CONFIG", config_file)
+            // Not WEBKIT_DISABLE_COMPOSITING_MODE=1: with it, WebKitWebDriver's screenshot never
+            // answers (WebKitGTK 2.50 under Xvfb), and the stuck session orphans the app.
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} (cargo install tauri-driver): {e}"));
+        let driver = Driver(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("WebDriver session (is the app binary built and DISPLAY set?)");
+        AppSession { client, driver }
+    }
+
+    /// tauri-driver's pid: the app runs below it (tauri-driver -> WebKitWebDriver -> app).
+    pub fn driver_pid(&self) -> u32 {
+        self.driver.0.id()
+    }
+
+    /// Ends the WebDriver session (which closes the app), then stops tauri-driver. Whatever
+    /// still runs below it a moment later (the app, its WebKit processes) is stopped by pid, so
+    /// a failed run leaves nothing behind.
+    pub async fn close(self) {
+        let AppSession { client, driver } = self;
+        // Noted now: once tauri-driver exits, its orphans are reparented and out of our sight.
+        let below = descendants(driver.0.id());
+        client.close().await.ok();
+        drop(driver);
+        let running = |pid: &&u32| Path::new(&format!("/proc/{pid}")).exists();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while below.iter().any(|pid| running(&pid)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for pid in below.iter().filter(running) {
+            // SAFETY: signals a process this session started, by its pid.
+            unsafe { libc::kill(*pid as i32, libc::SIGTERM) };
+        }
+    }
+}
+
+/// The fields of /proc/<pid>/stat after the command name (field 3 is at index 0).
+pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name is in parentheses and may itself hold spaces or parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// Every process below `root`, found through the parent pid (field 4) of each /proc/*/stat.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some(ppid) = stat_fields(pid).and_then(|f| f.get(1)?.parse().ok()) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        for &child in children.get(&pid).into_iter().flatten() {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
+}
+
+pub fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}
+
+/// Waits until `selector` exists and is displayed, then returns its text.
+pub async fn wait_visible(client: &Client, selector: &str) -> Outcome<String> {
+    wait_text(client, selector, |_| true).await
+}
+
+/// Waits until `selector` is displayed with text that satisfies `want`; returns that text.
+pub async fn wait_text(
+    client: &Client,
+    selector: &str,
+    want: impl Fn(&str) -> bool,
+) -> Outcome<String> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let mut last = String::from("(not found)");
+    loop {
+        // Any WebDriver error (not there yet, hidden, replaced by a re-render) means "try again".
+        if let Ok(element) = client.find(css(selector)).await {
+            match (element.is_displayed().await, element.text().await) {
+                (Ok(true), Ok(text)) if want(&text) => return Ok(text),
+                (Ok(true), Ok(text)) => last = text,
+                (Ok(false), _) => last = String::from("(hidden)"),
+                _ => {}
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {selector}; last text: {last:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the JavaScript `script` (a function body) returns JSON `true`.
+pub async fn wait_js(
+    client: &Client,
+    what: &str,
+    script: &str,
+    args: Vec<serde_json::Value>,
+) -> Outcome {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        if client.execute(script, args.clone()).await? == serde_json::Value::Bool(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Saves a WebDriver screenshot of the window as target/e2e-screenshots/<name>.png.
+pub async fn screenshot(client: &Client, name: &str) -> Outcome<PathBuf> {
+    // Let the last DOM change reach the screen: the capture is of the last painted frame.
+    client
+        .execute_async(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+            vec![],
+        )
+        .await?;
+    let png = client.screenshot().await?;
+    let dir = target_dir().join("e2e-screenshots");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png)?;
+    Ok(path)
+}
+
+pub fn ensure(condition: bool, message: impl Into<String>) -> Outcome {
+    if condition {
+        Ok(())
+    } else {
+        Err(message.into().into())
+    }
+}

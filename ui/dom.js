@@ -1,0 +1,68 @@
+// Small DOM and formatting helpers. Backend data only ever reaches the page as text.
+
+/** Creates an element; `props` may hold className, text, title, dataset and attributes. */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value == null || value === false) continue;
+    if (name === 'className') node.className = value;
+    else if (name === 'text') node.textContent = value;
+    else if (name === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  node.append(...children.filter((c) => c != null));
+  return node;
+}
+
+export const $ = (selector) => document.querySelector(selector);
+
+export function show(node, visible) {
+  node.hidden = !visible;
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+export const formatDate = (iso) => dateFormat.format(new Date(iso));
+export const formatDateTime = (iso) => dateTimeFormat.format(new Date(iso));
+
+const UNITS = [
+  ['year', 365 * 86400],
+  ['month', 30 * 86400],
+  ['week', 7 * 86400],
+  ['day', 86400],
+  ['hour', 3600],
+  ['minute', 60],
+];
+
+/** "in 3 weeks", "2 days ago", "just now". */
+export function formatRelative(iso, now = Date.now()) {
+  const seconds = (new Date(iso).getTime() - now) / 1000;
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return relativeFormat.format(Math.round(seconds / size), unit);
+  }
+  return 'just now';
+}
+
+export const PRESET_LABELS = {
+  TwoWeeks: '2 weeks',
+  OneMonth: '1 month',
+  ThreeMonths: '3 months',
+  SixMonths: '6 months',
+  OneYear: '1 year',
+  Never: 'Never',
+};
+
+export const STATUS_LABELS = { active: 'Active', expired: 'Expired', revoked: 'Revoked' };
+
+export const formatOwner = (owner) => (owner ? `${owner.kind}:${owner.id}` : '');
+
+export function statusBadge(status) {
+  return el('span', { className: `badge badge-${status}`, text: STATUS_LABELS[status] ?? status });
+}
+
+/** True while the user types in a form control, so single-key shortcuts stay out of the way. */
+export function isTyping(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+}
