@@ -1,0 +1,87 @@
+//! [`KeyBackend`] for [`LocalStore`]: the blocking SQLite work runs on Tokio's blocking pool.
+
+use crate::store::LocalStore;
+use async_trait::async_trait;
+use keyward_core::{
+    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
+    Result, RevokeKind, SortField, Verification,
+};
+use secrecy::SecretString;
+
+impl LocalStore {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&LocalStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            // The panic payload is not shown: a message is no place to gamble on its content.
+            .map_err(|e| {
+                Error::Unexpected(if e.is_panic() {
+                    "the local store failed unexpectedly (a bug): please report it".to_owned()
+                } else {
+                    "the local store operation was cancelled".to_owned()
+                })
+            })?
+    }
+}
+
+#[async_trait]
+impl KeyBackend for LocalStore {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            server_search: true,
+            server_paging: true,
+            sorts: vec![
+                SortField::Created,
+                SortField::Expires,
+                SortField::Name,
+                SortField::LastUsed,
+            ],
+            user_keys: true,
+            org_keys: true,
+            owner_is_label: true,
+            levels: None,
+            scopes: false,
+            descriptions: true,
+            revoke_reason: true,
+            revoke_kind: RevokeKind::Revoke,
+            last_used: true,
+            verify: true,
+            expiry_presets: ExpiryPreset::ALL.to_vec(),
+            custom_expiry: true,
+            never_expires: true,
+        }
+    }
+
+    async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        self.blocking(move |store| store.create_sync(new)).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
+        let query = query.clone();
+        self.blocking(move |store| store.list_sync(&query)).await
+    }
+
+    async fn get(&self, id: &str) -> Result<ApiKey> {
+        let id = id.to_owned();
+        self.blocking(move |store| store.get_sync(&id)).await
+    }
+
+    async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
+        let id = id.to_owned();
+        let reason = reason.map(str::to_owned);
+        self.blocking(move |store| store.revoke_sync(&id, reason.as_deref()))
+            .await
+    }
+
+    async fn verify(&self, secret: &SecretString) -> Result<Verification> {
+        let secret = secret.clone();
+        self.blocking(move |store| store.verify_sync(&secret)).await
+    }
+}

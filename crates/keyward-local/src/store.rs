@@ -1,0 +1,500 @@
+//! [`LocalStore`]: one SQLite connection behind a mutex, shared by every clone.
+
+use crate::audit::{self, AuditAction, AuditEntry};
+use crate::errors::InFile;
+use crate::last_used::LastUsedBuffer;
+use crate::row::{self, key_columns, KeyRow, KEY_COLUMN_COUNT};
+use crate::{list, schema, time};
+use chrono::{DateTime, Utc};
+use keyward_core::key_format::{self, SecretHash};
+use keyward_core::{
+    ApiKey, CreatedKey, Error, KeyStatus, ListQuery, NewKey, Page, Result, Verification,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const KEY_ID_PREFIX: &str = "key_";
+const KEY_ID_HEX_LEN: usize = 16;
+const REASON_MAX_CHARS: usize = 500;
+
+/// The local offline key store: a SQLite file holding SHA-256 hashes of secrets (never the
+/// secrets), display stubs and an audit trail.
+///
+/// Cloning is cheap and every clone shares one connection. The `*_sync` methods block; the
+/// [`KeyBackend`](keyward_core::KeyBackend) methods run them on Tokio's blocking pool.
+///
+/// Durability: the file is in WAL mode with `synchronous=NORMAL`, so a committed create or revoke
+/// survives the app crashing or being killed; a power cut or OS crash can roll back the last
+/// commits but never corrupts the file. "Last used" times are written behind (see
+/// [`LocalStore::verify_sync`]) and a crash can lose the last second of them.
+#[derive(Clone)]
+pub struct LocalStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: Arc<Path>,
+    state: Mutex<State>,
+}
+
+struct State {
+    path: Arc<Path>,
+    conn: Connection,
+    last_used: LastUsedBuffer,
+}
+
+impl LocalStore {
+    /// The database's file name inside the data folder.
+    pub const FILE_NAME: &'static str = "keyward.db";
+
+    /// Opens (creating if needed) `<data_dir>/keyward.db`, creating `data_dir` if it is missing.
+    pub fn open(data_dir: &Path) -> Result<LocalStore> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::Store(format!(
+                "could not create the data folder {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        Self::open_file(&data_dir.join(Self::FILE_NAME))
+    }
+
+    /// Opens (creating if needed) the database at `db_path` and brings its schema up to date.
+    pub fn open_file(db_path: &Path) -> Result<LocalStore> {
+        let path: Arc<Path> = db_path.into();
+        let conn = open_connection(&path)?;
+        Ok(LocalStore {
+            shared: Arc::new(Shared {
+                path: path.clone(),
+                state: Mutex::new(State {
+                    path,
+                    conn,
+                    last_used: LastUsedBuffer::new(),
+                }),
+            }),
+        })
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Creates a key and returns its secret, the only time the secret exists outside the caller's
+    /// input. The input is checked in full before anything is written.
+    pub fn create_sync(&self, new: NewKey) -> Result<CreatedKey> {
+        let new = new.validated()?;
+        if new.level.is_some() {
+            return Err(Error::invalid("level", "the local store has no levels"));
+        }
+        if !new.scopes.is_empty() {
+            return Err(Error::invalid("scopes", "the local store has no scopes"));
+        }
+        refuse_secret_in("name", &new.name)?;
+        if let Some(description) = &new.description {
+            refuse_secret_in("description", description)?;
+        }
+        let created_at = time::now();
+        let expires_at = new.expiration.resolve(created_at)?.map(time::truncate);
+        let secret = key_format::generate()?;
+        let key = ApiKey {
+            id: new_key_id()?,
+            name: new.name,
+            owner: new.owner,
+            created_at,
+            expires_at,
+            status: KeyStatus::Active,
+            revoked_at: None,
+            revocation_reason: None,
+            last_used_at: None,
+            level: None,
+            scopes: Vec::new(),
+            description: new.description,
+            metadata: None,
+            stub: Some(key_format::stub(&secret)),
+        };
+        self.lock().insert(&key, &key_format::hash(&secret))?;
+        Ok(CreatedKey { key, secret })
+    }
+
+    pub fn list_sync(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
+        let query = query.clone().validated()?;
+        self.lock().list(&query)
+    }
+
+    pub fn get_sync(&self, id: &str) -> Result<ApiKey> {
+        let id = checked_key_id(id)?;
+        let mut state = self.lock();
+        state.flush_last_used()?;
+        let found = find_by_id(&state.conn, id).in_file(&state.path)?;
+        found.map(|row| row.key).ok_or_else(|| unknown_id(id))
+    }
+
+    /// Revokes a key, keeping its row. Revoking a revoked key changes nothing (neither the first
+    /// revocation's time and reason nor the audit trail) and returns it as it is.
+    pub fn revoke_sync(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
+        let id = checked_key_id(id)?;
+        let reason = checked_reason(reason)?;
+        self.lock().revoke(id, reason)
+    }
+
+    /// Checks a secret. A valid use is recorded to the minute, buffered and written behind (at 512
+    /// pending keys, after a second, before any read, on drop); every unknown, revoked or expired
+    /// secret is audited.
+    pub fn verify_sync(&self, secret: &SecretString) -> Result<Verification> {
+        key_format::check(secret.expose_secret())?;
+        let hash = key_format::hash(secret);
+        self.lock().verify(&hash)
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit_sync(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let state = self.lock();
+        audit::latest(&state.conn, limit).in_file(&state.path)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic under the lock cannot leave a transaction half done (rusqlite rolls back on
+        // drop), so the state is still sound.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("db_path", &self.shared.path)
+            .finish()
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // Nobody is left to report a failure to; the times stay unwritten, the keys are intact.
+        let _ = state.flush_last_used();
+    }
+}
+
+impl State {
+    fn insert(&mut self, key: &ApiKey, hash: &SecretHash) -> Result<()> {
+        let created_ms = key.created_at.timestamp_millis();
+        let write = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "INSERT INTO keys (id, secret_hash, stub, name, owner_kind, owner_id,
+                                   description, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute((
+                &key.id,
+                hash,
+                &key.stub,
+                &key.name,
+                key.owner.as_ref().map(|o| o.kind()),
+                key.owner.as_ref().map(|o| o.id()),
+                &key.description,
+                created_ms,
+                key.expires_at.map(|at| at.timestamp_millis()),
+            ))?;
+            audit::record(
+                &tx,
+                created_ms,
+                AuditAction::Create,
+                Some(&key.id),
+                Some(&key.name),
+            )?;
+            tx.commit()
+        };
+        write(&mut self.conn).in_file(&self.path)
+    }
+
+    fn list(&mut self, query: &ListQuery) -> Result<Page<ApiKey>> {
+        self.flush_last_used()?;
+        let now = time::now();
+        let offset = query.offset();
+        let limit = u64::from(query.limit);
+        let run = |conn: &Connection| -> rusqlite::Result<(Vec<ApiKey>, u64)> {
+            let name_matches = match &query.search {
+                Some(search) => Some(list::NameMatches::find(conn, search)?),
+                None => None,
+            };
+            let sql = list::build(query, now.timestamp_millis(), name_matches);
+            let (limit_param, offset_param) = (limit as i64, offset as i64);
+            let mut page_params = sql.params_for(&sql.page);
+            page_params.push((":limit", &limit_param));
+            page_params.push((":offset", &offset_param));
+            let items = conn
+                .prepare_cached(&sql.page)?
+                .query_map(page_params.as_slice(), |r| row::from_row(r, now))?
+                .map(|r| r.map(|row| row.key))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let shown = items.len() as u64;
+            let total = match &sql.total {
+                list::Total::Known(total) => *total,
+                // A short page that is not past the end is the last one: its end is the total.
+                list::Total::Count(_) if shown < limit && (shown > 0 || offset == 0) => {
+                    offset + shown
+                }
+                list::Total::Count(count_sql) => {
+                    let count: i64 = conn
+                        .prepare_cached(count_sql)?
+                        .query_row(sql.params_for(count_sql).as_slice(), |r| r.get(0))?;
+                    count as u64
+                }
+            };
+            Ok((items, total))
+        };
+        let (items, total) = run(&self.conn).in_file(&self.path)?;
+        Ok(Page {
+            has_more: offset + (items.len() as u64) < total,
+            items,
+            page: query.page,
+            limit: query.limit,
+            total: Some(total),
+        })
+    }
+
+    fn revoke(&mut self, id: &str, reason: Option<String>) -> Result<ApiKey> {
+        self.flush_last_used()?;
+        let now = time::now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .in_file(&self.path)?;
+        let Some(KeyRow { seq, mut key }) = find_by_id(&tx, id).in_file(&self.path)? else {
+            return Err(unknown_id(id));
+        };
+        if key.revoked_at.is_some() {
+            return Ok(key);
+        }
+        let write = || -> rusqlite::Result<()> {
+            let now_ms = now.timestamp_millis();
+            tx.prepare_cached(
+                "UPDATE keys SET revoked_at = ?2, revocation_reason = ?3 WHERE seq = ?1",
+            )?
+            .execute((seq, now_ms, &reason))?;
+            audit::record(
+                &tx,
+                now_ms,
+                AuditAction::Revoke,
+                Some(id),
+                reason.as_deref(),
+            )?;
+            tx.commit()
+        };
+        write().in_file(&self.path)?;
+        key.revoked_at = Some(now);
+        key.revocation_reason = reason;
+        key.status = KeyStatus::Revoked;
+        Ok(key)
+    }
+
+    fn verify(&mut self, hash: &SecretHash) -> Result<Verification> {
+        let now = time::now();
+        // The lookup by hash is not constant-time, but its timing depends only on a SHA-256
+        // digest, which tells nothing about any secret; the final compare is constant-time.
+        let found = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                key_columns!(),
+                ", secret_hash FROM keys WHERE secret_hash = ?1"
+            ))
+            .and_then(|mut select| {
+                select
+                    .query_row([hash], |r| {
+                        let stored: SecretHash = r.get(KEY_COLUMN_COUNT)?;
+                        Ok((row::from_row(r, now)?, stored))
+                    })
+                    .optional()
+            })
+            .in_file(&self.path)?
+            .filter(|(_, stored)| key_format::hashes_match(stored, hash))
+            .map(|(row, _)| row);
+        let Some(KeyRow { seq, mut key }) = found else {
+            self.record_failed_verify(now, None, "unknown secret")?;
+            return Ok(Verification::Unknown);
+        };
+        if let Some(pending) = self.last_used.pending_for(seq) {
+            key.last_used_at = Some(time::from_own_millis(pending));
+        }
+        match key.status {
+            KeyStatus::Active => {
+                let recorded = key.last_used_at.map(|at| at.timestamp_millis());
+                let held = self.last_used.record(seq, recorded, now.timestamp_millis());
+                key.last_used_at = Some(time::from_own_millis(held));
+                if self.last_used.is_due() {
+                    self.flush_last_used()?;
+                }
+                Ok(Verification::Valid(key))
+            }
+            KeyStatus::Revoked => {
+                self.record_failed_verify(now, Some(&key.id), "revoked")?;
+                Ok(Verification::Revoked(key))
+            }
+            KeyStatus::Expired => {
+                self.record_failed_verify(now, Some(&key.id), "expired")?;
+                Ok(Verification::Expired(key))
+            }
+        }
+    }
+
+    fn record_failed_verify(
+        &self,
+        now: DateTime<Utc>,
+        key_id: Option<&str>,
+        outcome: &str,
+    ) -> Result<()> {
+        audit::record(
+            &self.conn,
+            now.timestamp_millis(),
+            AuditAction::VerifyFailed,
+            key_id,
+            Some(outcome),
+        )
+        .in_file(&self.path)
+    }
+
+    fn flush_last_used(&mut self) -> Result<()> {
+        self.last_used.flush(&mut self.conn).in_file(&self.path)
+    }
+}
+
+fn find_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<KeyRow>> {
+    let now = time::now();
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        key_columns!(),
+        " FROM keys WHERE id = ?1"
+    ))?
+    .query_row([id], |r| row::from_row(r, now))
+    .optional()
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path).in_file(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT).in_file(path)?;
+    // Look at what the file is before anything writes to it (even switching to WAL does).
+    let version = schema::user_version(&conn).in_file(path)?;
+    if version > schema::LATEST_VERSION {
+        return Err(Error::Store(format!(
+            "{} was written by a newer Keyward (schema version {version}; this one knows up to {}); nothing was changed: update Keyward to open it",
+            path.display(),
+            schema::LATEST_VERSION
+        )));
+    }
+    if version < 0 || (version == 0 && schema::has_foreign_tables(&conn).in_file(path)?) {
+        return Err(Error::Store(format!(
+            "{} is not a Keyward database (it holds tables of another program); nothing was changed",
+            path.display()
+        )));
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
+        .in_file(path)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Store(format!(
+            "{} cannot use write-ahead logging (journal mode stays {mode}); is it on a network drive?",
+            path.display()
+        )));
+    }
+    // In WAL mode NORMAL syncs at checkpoints, not at every commit: commits survive a process
+    // crash (the OS holds the write) and the file survives a power cut consistent.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .in_file(path)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .in_file(path)?;
+    // `rarray(?)` binds a list of row numbers: the matches of a search.
+    rusqlite::vtab::array::load_module(&conn).in_file(path)?;
+    // Keep a 100k-key store's pages in memory: 32 MiB of page cache, and reads through mmap
+    // rather than a system call per page.
+    conn.pragma_update(None, "cache_size", -32_768)
+        .in_file(path)?;
+    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
+        .in_file(path)?;
+    // Listings combine search, status, owner and sort into a few hundred statement shapes.
+    conn.set_prepared_statement_cache_capacity(128);
+    schema::migrate(&mut conn).in_file(path)?;
+    Ok(conn)
+}
+
+/// Whether `text` is shaped like a local key id: `key_` + 16 lowercase hex digits.
+pub(crate) fn is_key_id(text: &str) -> bool {
+    text.strip_prefix(KEY_ID_PREFIX).is_some_and(|hex| {
+        hex.len() == KEY_ID_HEX_LEN
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn new_key_id() -> Result<String> {
+    let mut bytes = [0u8; KEY_ID_HEX_LEN / 2];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Unexpected(format!("the OS random generator failed: {e}")))?;
+    Ok(format!("{KEY_ID_PREFIX}{:016x}", u64::from_be_bytes(bytes)))
+}
+
+/// Checks an id given by a caller. Errors never echo an id that is not id-shaped: it could be a
+/// secret pasted into the wrong place.
+fn checked_key_id(id: &str) -> Result<&str> {
+    let id = id.trim();
+    if id.starts_with(key_format::PREFIX) {
+        return Err(Error::invalid(
+            "id",
+            "that looks like a secret, not a key id",
+        ));
+    }
+    if !is_key_id(id) {
+        return Err(Error::NotFound(format!(
+            "no key with that id in the local store (its ids are {KEY_ID_PREFIX} and 16 hex digits)"
+        )));
+    }
+    Ok(id)
+}
+
+fn unknown_id(id: &str) -> Error {
+    Error::NotFound(format!("no key with id {id} in the local store"))
+}
+
+fn checked_reason(reason: Option<&str>) -> Result<Option<String>> {
+    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let chars = reason.chars().count();
+    if chars > REASON_MAX_CHARS {
+        return Err(Error::invalid(
+            "reason",
+            format!("is {chars} characters long; the limit is {REASON_MAX_CHARS}"),
+        ));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "reason",
+            "contains control characters (tabs, newlines or escapes)",
+        ));
+    }
+    refuse_secret_in("reason", reason)?;
+    Ok(Some(reason.to_owned()))
+}
+
+/// Text we store in the clear must not carry a Keyward secret pasted by mistake.
+fn refuse_secret_in(field: &str, text: &str) -> Result<()> {
+    let holds_secret = text.match_indices(key_format::PREFIX).any(|(start, _)| {
+        text.get(start..start + key_format::SECRET_LEN)
+            .is_some_and(|candidate| key_format::check(candidate).is_ok())
+    });
+    if holds_secret {
+        return Err(Error::invalid(
+            field,
+            "contains a Keyward secret; never paste a secret here",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! The store through the async `KeyBackend` trait, as the app and the CLI use it.
+
+mod common;
+
+use keyward_core::{
+    ExpiryPreset, KeyBackend, KeyStatus, ListQuery, RevokeKind, SortField, Verification,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_runs_through_the_trait() {
+    let (_dir, store) = common::temp_store();
+    let backend: &dyn KeyBackend = &store;
+    assert_eq!(backend.kind(), "local");
+
+    let created = backend.create(common::named("async key")).await.unwrap();
+    let page = backend.list(&ListQuery::default()).await.unwrap();
+    assert_eq!(page.items, vec![created.key.clone()]);
+    assert_eq!(backend.get(&created.key.id).await.unwrap(), created.key);
+    assert!(backend.verify(&created.secret).await.unwrap().is_valid());
+    let revoked = backend
+        .revoke(&created.key.id, Some("rotated"))
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, KeyStatus::Revoked);
+    assert!(matches!(
+        backend.verify(&created.secret).await.unwrap(),
+        Verification::Revoked(_)
+    ));
+    let err = backend.get("key_ffffffffffffffff").await.unwrap_err();
+    assert_eq!(err.code(), keyward_core::ErrorCode::NotFound);
+}
+
+#[test]
+fn capabilities_describe_the_local_store() {
+    let (_dir, store) = common::temp_store();
+    let caps = store.capabilities();
+    assert!(caps.server_search && caps.server_paging);
+    assert_eq!(
+        caps.sorts,
+        [
+            SortField::Created,
+            SortField::Expires,
+            SortField::Name,
+            SortField::LastUsed
+        ]
+    );
+    assert!(caps.user_keys && caps.org_keys && caps.owner_is_label);
+    assert_eq!(caps.levels, None);
+    assert!(!caps.scopes);
+    assert!(caps.descriptions && caps.revoke_reason && caps.last_used && caps.verify);
+    assert_eq!(caps.revoke_kind, RevokeKind::Revoke);
+    assert_eq!(caps.expiry_presets, ExpiryPreset::ALL);
+    assert!(caps.custom_expiry && caps.never_expires);
+}
