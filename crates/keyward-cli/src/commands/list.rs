@@ -1,0 +1,150 @@
+//! `keyward keys list`
+
+use super::{block_on, Session};
+use crate::cli::ListArgs;
+use crate::output::{self, Exit};
+use keyward_core::{ApiKey, Error, ListQuery, Page, Result, SortField, StatusFilter, Subject};
+use serde::Serialize;
+
+/// The `--json` shape: like [`Page`], but with the 1-based page number people typed.
+#[derive(Serialize)]
+struct ListJson<'a> {
+    items: &'a [ApiKey],
+    page: u32,
+    limit: u32,
+    total: Option<u64>,
+    has_more: bool,
+}
+
+pub fn run(session: &Session, args: ListArgs, json: bool) -> Result<Exit> {
+    let query = query(args)?;
+    let backend = session.open()?;
+    let page = block_on(backend.list(&query))?;
+    if json {
+        output::print_json(&ListJson {
+            items: &page.items,
+            page: page.page + 1,
+            limit: page.limit,
+            total: page.total,
+            has_more: page.has_more,
+        })?;
+    } else {
+        output::print(&render(&page))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn query(args: ListArgs) -> Result<ListQuery> {
+    let page = args
+        .page
+        .checked_sub(1)
+        .ok_or_else(|| Error::invalid("page", "starts at 1"))?;
+    ListQuery {
+        search: args.search,
+        status: StatusFilter::parse(&args.status)?,
+        owner: args.owner.as_deref().map(Subject::parse).transpose()?,
+        sort: SortField::parse(&args.sort)?,
+        descending: !args.asc,
+        page,
+        limit: args.limit,
+    }
+    .validated()
+}
+
+const NAME_WIDTH: usize = 40;
+
+fn render(page: &Page<ApiKey>) -> String {
+    let rows: Vec<Vec<String>> = page
+        .items
+        .iter()
+        .map(|key| {
+            vec![
+                output::clean(&key.id),
+                output::cell(&key.name, NAME_WIDTH),
+                key.owner
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |o| output::clean(&o.to_string())),
+                key.status.as_str().to_owned(),
+                output::time(key.created_at),
+                output::expiry(key.expires_at),
+                key.last_used_at
+                    .map_or_else(|| "-".to_owned(), output::time),
+                key.stub
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), output::clean),
+            ]
+        })
+        .collect();
+    let mut text = if rows.is_empty() {
+        "No keys match.\n".to_owned()
+    } else {
+        output::table(
+            &[
+                "ID",
+                "NAME",
+                "OWNER",
+                "STATUS",
+                "CREATED",
+                "EXPIRES",
+                "LAST USED",
+                "STUB",
+            ],
+            &rows,
+        )
+    };
+    text.push_str(&footer(page));
+    text
+}
+
+fn footer(page: &Page<ApiKey>) -> String {
+    let number = page.page + 1;
+    match page.total {
+        Some(total) => {
+            let pages = total.div_ceil(u64::from(page.limit.max(1))).max(1);
+            let noun = if total == 1 { "key" } else { "keys" };
+            format!("page {number} of {pages} · {total} {noun}\n")
+        }
+        None if page.has_more => format!("page {number} · more on page {}\n", number + 1),
+        None => format!("page {number}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: Option<u64>, page_index: u32, has_more: bool) -> Page<ApiKey> {
+        Page {
+            items: vec![],
+            page: page_index,
+            limit: 50,
+            total,
+            has_more,
+        }
+    }
+
+    #[test]
+    fn footer_counts_pages_from_one() {
+        assert_eq!(footer(&page(Some(0), 0, false)), "page 1 of 1 · 0 keys\n");
+        assert_eq!(footer(&page(Some(1), 0, false)), "page 1 of 1 · 1 key\n");
+        assert_eq!(
+            footer(&page(Some(101), 1, true)),
+            "page 2 of 3 · 101 keys\n"
+        );
+        assert_eq!(footer(&page(None, 0, true)), "page 1 · more on page 2\n");
+    }
+
+    #[test]
+    fn page_zero_is_refused() {
+        let args = ListArgs {
+            search: None,
+            status: "all".into(),
+            owner: None,
+            sort: "created".into(),
+            asc: false,
+            limit: 50,
+            page: 0,
+        };
+        assert_eq!(query(args).unwrap_err().field(), Some("page"));
+    }
+}
