@@ -20,7 +20,7 @@ impl Session {
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
         let profile = config.profile(None)?;
-        let backend = profile.open_backend(&paths)?;
+        let backend = profile.open_backend(&paths, &keyward_vault::Keychain::new())?;
         let summary = config
             .summaries(&paths)
             .into_iter()

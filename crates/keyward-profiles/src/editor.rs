@@ -1,0 +1,282 @@
+//! Editing the config file: add, replace or remove a profile, and pick the default.
+//!
+//! Edits keep the user's comments and layout (toml_edit), refuse to touch a file that does not
+//! parse, check the edited text with the same parser that reads it, and replace the file
+//! atomically (temporary file + rename), so a failed edit never leaves a half-written config.
+
+use crate::config::{check_profile_name, read_config_text, Config, IMPLICIT_PROFILE};
+use crate::paths::Paths;
+use crate::profile::BackendKind;
+use keyward_core::{Error, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use toml_edit::{value, DocumentMut, Item, Table};
+
+/// A profile as the user describes it in `profiles add` or the app's profile form. Only the
+/// keys the backend takes may be set; everything is checked before the file is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileSpec {
+    pub name: String,
+    pub backend: String,
+    pub url: Option<String>,
+    pub subject: Option<String>,
+    /// PropelAuth: `backend` or `frontend`.
+    pub api: Option<String>,
+    /// FreeSewing: `key` or `jwt`.
+    pub auth: Option<String>,
+    /// Clerk: `/api_keys` or `/v1/api_keys`.
+    pub api_path: Option<String>,
+    /// PropelAuth backend API through `https://propelauth-api.com`: the project's Auth URL.
+    pub auth_url: Option<String>,
+    /// Local store: its folder.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Adds a profile (or replaces it when `replace` is set) and returns the new config.
+pub fn add_profile(paths: &Paths, spec: &ProfileSpec, replace: bool) -> Result<Config> {
+    check_profile_name(&spec.name).map_err(|m| Error::invalid("name", m))?;
+    BackendKind::parse(&spec.backend)?;
+    edit(paths, |doc| {
+        let profiles = profiles_table(doc)?;
+        if profiles.contains_key(&spec.name) && !replace {
+            return Err(Error::Conflict(format!(
+                "a profile named '{}' already exists; remove it first or edit it",
+                spec.name
+            )));
+        }
+        let mut table = Table::new();
+        table["backend"] = value(spec.backend.trim().to_ascii_lowercase());
+        let optional = [
+            ("url", &spec.url),
+            ("subject", &spec.subject),
+            ("api", &spec.api),
+            ("auth", &spec.auth),
+            ("api_path", &spec.api_path),
+            ("auth_url", &spec.auth_url),
+        ];
+        for (key, text) in optional {
+            if let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                table[key] = value(text);
+            }
+        }
+        if let Some(dir) = &spec.data_dir {
+            table["data_dir"] = value(dir.display().to_string());
+        }
+        profiles.insert(&spec.name, Item::Table(table));
+        Ok(())
+    })
+}
+
+/// Removes a profile. Removing the default profile is refused while others remain, so the
+/// config never ends up without a clear default.
+pub fn remove_profile(paths: &Paths, name: &str) -> Result<Config> {
+    let current = Config::load(paths)?;
+    current.profile(Some(name))?;
+    if current.default_profile == name && current.profiles.len() > 1 {
+        return Err(Error::invalid(
+            "profile",
+            format!("'{name}' is the default profile: choose another default first"),
+        ));
+    }
+    edit(paths, |doc| {
+        profiles_table(doc)?.remove(name);
+        if doc.get("default_profile").and_then(Item::as_str) == Some(name) {
+            doc.remove("default_profile");
+        }
+        Ok(())
+    })
+}
+
+/// Makes `name` the default profile.
+pub fn set_default_profile(paths: &Paths, name: &str) -> Result<Config> {
+    Config::load(paths)?.profile(Some(name))?;
+    edit(paths, |doc| {
+        doc["default_profile"] = value(name);
+        Ok(())
+    })
+}
+
+/// Loads the file (refusing one that does not parse), applies `change`, checks the result with
+/// the reading parser, and replaces the file atomically.
+fn edit(paths: &Paths, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<Config> {
+    let path = &paths.config_file;
+    let text = read_config_text(path)?.unwrap_or_default();
+    // Never edit what we cannot read: report where it is broken instead.
+    let current = match text.is_empty() {
+        true => None,
+        false => Some(Config::parse(&text, path)?),
+    };
+    let mut doc: DocumentMut = text.parse().map_err(|_| {
+        Error::invalid(
+            "config",
+            format!("config file {} is not valid TOML", path.display()),
+        )
+    })?;
+    if let Some(current) = current.filter(|_| doc.get("default_profile").is_none()) {
+        // Pin today's default so adding a profile never changes which one opens.
+        doc["default_profile"] = value(current.default_profile);
+    } else if text.is_empty() {
+        // Start from what Keyward used without a file, so the local store stays one switch away.
+        doc = format!(
+            "# Keyward profiles. Credentials are not kept here: they live in the OS keychain.\n\
+             default_profile = \"{IMPLICIT_PROFILE}\"\n\n[profiles.{IMPLICIT_PROFILE}]\nbackend = \"local\"\n"
+        )
+        .parse()
+        .expect("the starting config is valid TOML");
+    }
+    change(&mut doc)?;
+    let new_text = doc.to_string();
+    let config = Config::parse(&new_text, path)?;
+    write_atomically(path, &new_text)?;
+    Ok(config)
+}
+
+fn profiles_table(doc: &mut DocumentMut) -> Result<&mut Table> {
+    let item = doc.entry("profiles").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    item.as_table_mut()
+        .ok_or_else(|| Error::invalid("profiles", "must be a table of [profiles.NAME] sections"))
+}
+
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let fail = |e: std::io::Error| {
+        Error::Unexpected(format!("cannot write config file {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    file.write_all(text.as_bytes()).map_err(fail)?;
+    file.as_file().sync_all().map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{BackendSettings, FreeSewingAuthKind};
+
+    fn paths(dir: &tempfile::TempDir) -> Paths {
+        Paths {
+            config_file: dir.path().join("conf/config.toml"),
+            data_dir: dir.path().join("data"),
+        }
+    }
+
+    fn clerk(name: &str) -> ProfileSpec {
+        ProfileSpec {
+            name: name.into(),
+            backend: "clerk".into(),
+            url: Some("https://api.clerk.com".into()),
+            subject: Some("user:user_2xhFjEI5X2qWRvtV13BzSj8H6Dk".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn add_use_and_remove_profiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        let config = add_profile(&paths, &clerk("acme"), false).unwrap();
+        assert_eq!(
+            config.default_profile, "local",
+            "the first edit keeps the local store"
+        );
+        assert_eq!(config.profiles.len(), 2);
+        let sewing = ProfileSpec {
+            name: "sewing".into(),
+            backend: "freesewing".into(),
+            url: Some("http://127.0.0.1:8787".into()),
+            auth: Some("jwt".into()),
+            ..Default::default()
+        };
+        let config = add_profile(&paths, &sewing, false).unwrap();
+        assert_eq!(
+            config.profile(Some("sewing")).unwrap().settings,
+            BackendSettings::FreeSewing {
+                url: "http://127.0.0.1:8787".into(),
+                auth: FreeSewingAuthKind::Jwt
+            }
+        );
+        let err = add_profile(&paths, &clerk("acme"), false).unwrap_err();
+        assert_eq!(err.code(), keyward_core::ErrorCode::Conflict);
+
+        let config = set_default_profile(&paths, "sewing").unwrap();
+        assert_eq!(config.default_profile, "sewing");
+        let err = remove_profile(&paths, "sewing").unwrap_err();
+        assert!(err.to_string().contains("default"), "{err}");
+        let config = remove_profile(&paths, "acme").unwrap();
+        assert_eq!(config.profiles.len(), 2);
+        assert_eq!(Config::load(&paths).unwrap(), config);
+    }
+
+    #[test]
+    fn edits_keep_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        std::fs::create_dir_all(paths.config_file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &paths.config_file,
+            "# my keys\ndefault_profile = \"local\"\n[profiles.local]\nbackend = \"local\" # offline\n",
+        )
+        .unwrap();
+        add_profile(&paths, &clerk("acme"), false).unwrap();
+        let text = std::fs::read_to_string(&paths.config_file).unwrap();
+        assert!(text.contains("# my keys"), "{text}");
+        assert!(text.contains("# offline"), "{text}");
+        assert!(text.contains("[profiles.acme]"), "{text}");
+    }
+
+    #[test]
+    fn bad_edits_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        add_profile(&paths, &clerk("acme"), false).unwrap();
+        let before = std::fs::read(&paths.config_file).unwrap();
+        let bad = [
+            ProfileSpec {
+                url: Some("http://api.clerk.com".into()),
+                ..clerk("x")
+            },
+            ProfileSpec {
+                subject: Some("nobody".into()),
+                ..clerk("x")
+            },
+            ProfileSpec {
+                backend: "ftp".into(),
+                ..clerk("x")
+            },
+            ProfileSpec {
+                name: "bad name".into(),
+                ..clerk("x")
+            },
+            ProfileSpec {
+                auth: Some("jwt".into()),
+                ..clerk("x")
+            },
+        ];
+        for spec in bad {
+            let err = add_profile(&paths, &spec, false).unwrap_err();
+            assert!(err.field().is_some(), "{err}");
+            assert_eq!(std::fs::read(&paths.config_file).unwrap(), before);
+        }
+    }
+
+    #[test]
+    fn a_broken_file_is_never_edited() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        std::fs::create_dir_all(paths.config_file.parent().unwrap()).unwrap();
+        let broken = "[profiles.local]\nbackend = \"local\"\nbackned = 1\n";
+        std::fs::write(&paths.config_file, broken).unwrap();
+        let err = add_profile(&paths, &clerk("acme"), false).unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        assert_eq!(std::fs::read_to_string(&paths.config_file).unwrap(), broken);
+    }
+}
