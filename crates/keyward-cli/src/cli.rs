@@ -6,11 +6,21 @@ use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
-  keyward keys create --name ci-deploy --expires 90d
+  keyward keys create --name ci-deploy --expires 90d --save-to-keychain
+  keyward keys create --name laptop --copy --clear-after 15
   keyward keys list --status active --sort expires --asc
   keyward --profile work keys list --search deploy --json
-  keyward keys revoke key_1 key_2 --reason \"laptop lost\"
+  keyward keys revoke key_1 key_2 --reason \"laptop lost\" --forget
   printf '%s\\n' \"$KEY\" | keyward keys verify
+  keyward profiles add acme --backend clerk --url https://api.clerk.com --subject user:user_2x...
+  keyward profiles set-credential acme    (reads the credential from standard input)
+
+Environment:
+  KEYWARD_CONFIG, KEYWARD_DATA_DIR   where the config file and the data live
+  KEYWARD_PROFILE                    the profile to use (like --profile)
+  KEYWARD_CREDENTIAL_<PROFILE>       a remote profile's credential (overrides the keychain)
+  KEYWARD_CLEAR_AFTER                default seconds before a copied secret is cleared (20)
+  KEYWARD_HTTP_TIMEOUT_MS            how long one HTTP attempt may take (default 20000)
 
 Exit status:
   0 ok, 1 unexpected, 2 invalid input, 3 unauthorized, 4 permission denied, 5 not found,
@@ -39,10 +49,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create, list, inspect, revoke and verify keys.
+    /// Create, list, inspect, revoke, verify and copy keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Show the configured profiles.
+    /// Add, edit, remove and choose profiles, and keep their credentials in the keychain.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
 }
@@ -51,26 +61,36 @@ pub enum Command {
 pub enum KeysCommand {
     /// List keys, one page at a time (times are UTC).
     #[command(
-        after_help = "Examples:\n  keyward keys list --status active --owner org:acme\n  keyward keys list --sort name --asc --limit 20 --page 2 --json"
+        after_help = "KEYCHAIN shows `saved` for keys whose secret is saved in the OS keychain.\n\nExamples:\n  keyward keys list --status active --owner org:acme\n  keyward keys list --sort name --asc --limit 20 --page 2 --json"
     )]
     List(ListArgs),
     /// Create a key and print its secret, once.
     #[command(
-        after_help = "The secret is printed once, on stdout; nothing can show it again.\n\nExamples:\n  keyward keys create --name laptop\n  keyward keys create --name ci --expires 2w --owner org:acme --json\n  keyward keys create --name nightly --expires 2027-06-30"
+        after_help = "The secret is printed once, on stdout; nothing can show it again, unless it was saved with\n--save-to-keychain. With --copy it goes to the clipboard instead of stdout, and the command waits\nuntil the clipboard is cleared (Ctrl-C clears it at once).\n\nExamples:\n  keyward keys create --name laptop\n  keyward keys create --name ci --expires 2w --owner org:acme --json\n  keyward keys create --name nightly --expires 2027-06-30 --save-to-keychain\n  keyward keys create --name deploy --scope read --scope write --description \"CI\"   (Clerk)\n  keyward keys create --name sewing --level 2 --expires 90d                        (FreeSewing)"
     )]
     Create(CreateArgs),
     /// Show one key.
     Get(GetArgs),
-    /// Revoke one or more keys.
+    /// Revoke one or more keys (on some backends: archive or delete).
     #[command(
-        after_help = "Exits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\n\nExample:\n  keyward keys revoke key_1 key_2 --reason \"rotated\""
+        after_help = "Exits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExample:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget"
     )]
     Revoke(RevokeArgs),
     /// Check a secret read from standard input (first line). Exits 10 if it is not valid.
     #[command(
-        after_help = "The secret is read from standard input, never from the command line, so it stays out of\nshell history and process lists. At a terminal it is read without echo.\n\nExit status: 0 valid, 10 the secret is not valid (revoked, expired or unknown), 2 malformed.\n\nExample:\n  printf '%s\\n' \"$KEY\" | keyward keys verify --json"
+        after_help = "The secret is read from standard input, never from the command line, so it stays out of\nshell history and process lists. At a terminal it is read without echo.\n\nFreeSewing secrets are checked as KEY_ID:SECRET (the key's id, a colon, the secret).\n\nExit status: 0 valid, 10 the secret is not valid (revoked, expired or unknown), 2 malformed.\n\nExample:\n  printf '%s\\n' \"$KEY\" | keyward keys verify --json"
     )]
     Verify,
+    /// Copy a key's secret saved in the keychain to the clipboard, then clear it.
+    #[command(
+        after_help = "Only keys whose secret was saved at creation (--save-to-keychain, or \"Save to keychain\" in the\napp) can be copied later. Clipboard managers are told not to keep the secret; the command waits\nuntil the clipboard is cleared (only if it still holds the secret), and Ctrl-C clears it at once.\n\nExample:\n  keyward keys copy key_1 --clear-after 10"
+    )]
+    Copy(CopyArgs),
+    /// Print a key's secret saved in the keychain (needs --print-secret).
+    #[command(
+        after_help = "For scripts that must hand the secret on. Printing a secret leaves it in terminal scrollback\nand logs, so the command refuses unless --print-secret is given; `keyward keys copy` is safer.\n\nExample:\n  keyward keys secret key_1 --print-secret | some-tool --read-key-from-stdin"
+    )]
+    Secret(SecretArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,9 +130,24 @@ pub struct CreateArgs {
     /// Owner: user:ID or org:ID.
     #[arg(long, value_name = "user:ID|org:ID")]
     pub owner: Option<String>,
-    /// Free text kept with the key (up to 255 characters).
+    /// Free text kept with the key (up to 255 characters), where the backend keeps one.
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// Privilege level, on backends with levels (FreeSewing: 1 to 8).
+    #[arg(long, value_name = "N")]
+    pub level: Option<String>,
+    /// A scope to grant, on backends with scopes (Clerk); repeat for several.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Also save the secret in the OS keychain (service `keyward`, account `<profile>/<key id>`).
+    #[arg(long)]
+    pub save_to_keychain: bool,
+    /// Copy the secret to the clipboard instead of printing it, and wait until it is cleared.
+    #[arg(long)]
+    pub copy: bool,
+    /// Seconds before the clipboard is cleared (default 20, or KEYWARD_CLEAR_AFTER); 0 leaves it.
+    #[arg(long, value_name = "SECS", requires = "copy")]
+    pub clear_after: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -129,12 +164,110 @@ pub struct RevokeArgs {
     /// Why, kept with the key where the backend supports it.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Also delete the secrets saved in the keychain for the keys that were revoked.
+    #[arg(long)]
+    pub forget: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The key's id.
+    pub id: String,
+    /// Seconds before the clipboard is cleared (default 20, or KEYWARD_CLEAR_AFTER); 0 leaves it.
+    #[arg(long, value_name = "SECS")]
+    pub clear_after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// The key's id.
+    pub id: String,
+    /// Confirms that the secret may be printed on standard output.
+    #[arg(long)]
+    pub print_secret: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCommand {
-    /// List profiles; * marks the default.
+    /// List profiles: * marks the default; CREDENTIAL says where a remote profile's comes from.
     List,
+    /// Add a profile.
+    #[command(
+        after_help = "Which flags a backend takes:\n  local        [--data-dir DIR]\n  propelauth   --url URL [--api backend|frontend] [--auth-url URL] [--subject user:ID|org:ID]\n  clerk        --url URL [--api-path /api_keys|/v1/api_keys] [--subject user:ID|org:ID]\n  freesewing   --url URL [--auth key|jwt]\nURLs must use https://, except loopback addresses (http://127.0.0.1:8787 for an emulator).\nThe credential is not a flag: save it with `keyward profiles set-credential NAME`.\n\nExamples:\n  keyward profiles add acme --backend clerk --url https://api.clerk.com --subject user:user_2x...\n  keyward profiles add propel --backend propelauth --url https://auth.acme.com\n  keyward profiles add sewing --backend freesewing --url https://backend.freesewing.org --auth key"
+    )]
+    Add(ProfileArgs),
+    /// Change a profile: the flags given replace those settings, the others are kept.
+    #[command(
+        after_help = "An empty value removes an optional setting (--subject ''). Changing --backend starts the\nprofile afresh from the flags given.\n\nExample:\n  keyward profiles edit acme --subject org:org_2y..."
+    )]
+    Edit(ProfileEditArgs),
+    /// Remove a profile and forget its credential in the keychain.
+    #[command(
+        after_help = "Keys on the backend are not touched, nor the local store's file, nor key secrets saved in the\nkeychain. The default profile can only be removed once another one is the default."
+    )]
+    Remove(NameArg),
+    /// Make a profile the default.
+    Use(NameArg),
+    /// Save a remote profile's credential in the OS keychain, read from standard input.
+    #[command(
+        after_help = "The credential is read from the first line of standard input, never from the command line; at a\nterminal it is read without echo. It is then checked by listing one page of keys, and kept\neither way.\n  propelauth   the integration API key (api = backend), or the session cookie (api = frontend)\n  clerk        the instance secret key (sk_...)\n  freesewing   KEY:SECRET of an API key (auth = key), or a JWT (auth = jwt)\n\nExample:\n  printf '%s\\n' \"$CLERK_SECRET_KEY\" | keyward profiles set-credential acme"
+    )]
+    SetCredential(NameArg),
+    /// Delete a profile's credential from the OS keychain.
+    ForgetCredential(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The profile's name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The profile's name: letters, digits, - and _.
+    pub name: String,
+    /// local, propelauth, clerk or freesewing.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: String,
+    #[command(flatten)]
+    pub settings: ProfileSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileEditArgs {
+    /// The profile's name.
+    pub name: String,
+    /// local, propelauth, clerk or freesewing.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
+    #[command(flatten)]
+    pub settings: ProfileSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileSettings {
+    /// The backend's base URL (remote backends).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Default owner of new keys and listings: user:ID or org:ID (PropelAuth, Clerk).
+    #[arg(long, value_name = "user:ID|org:ID")]
+    pub subject: Option<String>,
+    /// PropelAuth: backend (integration key) or frontend (a signed-in session).
+    #[arg(long, value_name = "backend|frontend")]
+    pub api: Option<String>,
+    /// FreeSewing: key (KEY:SECRET, HTTP Basic) or jwt.
+    #[arg(long, value_name = "key|jwt")]
+    pub auth: Option<String>,
+    /// Clerk: /api_keys (the default) or /v1/api_keys.
+    #[arg(long, value_name = "PATH")]
+    pub api_path: Option<String>,
+    /// PropelAuth backend API through https://propelauth-api.com: the project's Auth URL.
+    #[arg(long, value_name = "URL")]
+    pub auth_url: Option<String>,
+    /// Local store: its folder (default: the data dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]

@@ -52,6 +52,11 @@ pub fn write_failed(e: std::io::Error) -> Error {
     Error::Unexpected(format!("cannot write output: {e}"))
 }
 
+/// A line for people on stderr (never a secret). A closed stderr is no reason to fail.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// Reports a failed command on stderr: `error: field: message`, or `{"error":{...}}` with `--json`.
 pub fn report_error(error: &Error, json: bool) {
     let text = if json {

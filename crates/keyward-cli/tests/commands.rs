@@ -285,9 +285,25 @@ fn profiles_list_shows_the_implicit_and_configured_profiles() {
     let run = sandbox.run(&["profiles", "list"]);
     assert_eq!(run.code, 0, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines[0], "DEFAULT  NAME   BACKEND  LOCATION");
+    let columns: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        columns,
+        [
+            "DEFAULT",
+            "NAME",
+            "BACKEND",
+            "LOCATION",
+            "MODE/SUBJECT",
+            "CREDENTIAL"
+        ]
+    );
     assert!(lines[1].starts_with("*        local  local    "), "{run:?}");
     assert!(lines[1].contains(sandbox.data_dir.to_str().unwrap()));
+    assert_eq!(
+        lines[1].split_whitespace().skip(4).collect::<Vec<_>>(),
+        ["-", "-"],
+        "a local profile has no mode and needs no credential: {run:?}"
+    );
 
     let other = sandbox.root().join("work-data");
     sandbox.write_config(&format!(

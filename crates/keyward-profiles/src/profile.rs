@@ -236,6 +236,26 @@ impl Profile {
         store: &dyn CredentialStore,
         http: HttpOptions,
     ) -> Result<Arc<dyn KeyBackend>> {
+        self.open(paths, &|| self.credential(store), http)
+    }
+
+    /// Opens the backend with `credential`, ignoring `KEYWARD_CREDENTIAL_<PROFILE>` and any saved
+    /// credential: for checking a credential before (or right after) saving it.
+    pub fn open_backend_with_credential(
+        &self,
+        paths: &Paths,
+        credential: &SecretString,
+        http: HttpOptions,
+    ) -> Result<Arc<dyn KeyBackend>> {
+        self.open(paths, &|| Ok(credential.clone()), http)
+    }
+
+    fn open(
+        &self,
+        paths: &Paths,
+        credential: &dyn Fn() -> Result<SecretString>,
+        http: HttpOptions,
+    ) -> Result<Arc<dyn KeyBackend>> {
         Ok(match &self.settings {
             BackendSettings::Local { data_dir } => Arc::new(keyward_local::LocalStore::open(
                 data_dir.as_ref().unwrap_or(&paths.data_dir),
@@ -246,7 +266,7 @@ impl Profile {
                 auth_url,
                 subject,
             } => {
-                let credential = self.credential(store)?;
+                let credential = credential()?;
                 let api = match api {
                     PropelAuthApiKind::Backend => PropelAuthApi::Backend {
                         integration_key: credential,
@@ -269,7 +289,7 @@ impl Profile {
                 subject,
             } => Arc::new(ClerkBackend::new(ClerkConfig {
                 base_url: url.clone(),
-                secret_key: self.credential(store)?,
+                secret_key: credential()?,
                 path: match api_path {
                     ClerkApiPath::Root => ClerkPath::Root,
                     ClerkApiPath::V1 => ClerkPath::V1,
@@ -278,7 +298,7 @@ impl Profile {
                 http,
             })?),
             BackendSettings::FreeSewing { url, auth } => {
-                let credential = self.credential(store)?;
+                let credential = credential()?;
                 let auth = match auth {
                     FreeSewingAuthKind::Jwt => FreeSewingAuth::Jwt { token: credential },
                     FreeSewingAuthKind::Key => {

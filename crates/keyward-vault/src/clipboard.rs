@@ -143,6 +143,17 @@ impl SafeClipboard {
         })
     }
 
+    /// Opens the system clipboard without copying anything, so that a missing display (or any
+    /// other reason the clipboard cannot be used) is reported before a secret is created. The
+    /// handle is kept for later copies.
+    pub fn connect(&self) -> Result<()> {
+        let mut clipboard = lock(&self.shared.clipboard);
+        if clipboard.is_none() {
+            *clipboard = Some(Clipboard::new().map_err(unavailable)?);
+        }
+        Ok(())
+    }
+
     /// Clears the clipboard if it still holds what we copied, and ends the countdown either way.
     /// `Ok(true)` when it cleared, `Ok(false)` when there was nothing of ours to clear.
     pub fn clear_if_ours(&self) -> Result<bool> {

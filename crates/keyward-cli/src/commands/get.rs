@@ -9,10 +9,19 @@ pub fn run(session: &Session, args: GetArgs, json: bool) -> Result<Exit> {
     let id = super::key_id(&args.id)?;
     let backend = session.open()?;
     let key = block_on(backend.get(id))?;
+    let (index, _) = session.saved_marks();
+    let saved = super::is_saved(index.as_ref(), session.profile_name(), &key.id);
     if json {
-        output::print_json(&key)?;
+        output::print_json(&super::list::Item {
+            key: &key,
+            saved_in_keychain: saved,
+        })?;
     } else {
-        output::print(&render(&key))?;
+        let mut text = render(&key);
+        if saved {
+            text.push_str(&format!("{:<12} saved\n", "Keychain"));
+        }
+        output::print(&text)?;
     }
     Ok(Exit::Ok)
 }

@@ -6,30 +6,59 @@ use crate::output::{self, Exit};
 use keyward_core::{ApiKey, Error, ListQuery, Page, Result, SortField, StatusFilter, Subject};
 use serde::Serialize;
 
-/// The `--json` shape: like [`Page`], but with the 1-based page number people typed.
+/// The `--json` shape: like [`Page`], but with the 1-based page number people typed, and each key
+/// marked with whether its secret is saved in the keychain.
 #[derive(Serialize)]
 struct ListJson<'a> {
-    items: &'a [ApiKey],
+    items: Vec<Item<'a>>,
     page: u32,
     limit: u32,
     total: Option<u64>,
     has_more: bool,
 }
 
+/// An [`ApiKey`] with `saved_in_keychain` beside its fields.
+#[derive(Serialize)]
+pub struct Item<'a> {
+    #[serde(flatten)]
+    pub key: &'a ApiKey,
+    pub saved_in_keychain: bool,
+}
+
 pub fn run(session: &Session, args: ListArgs, json: bool) -> Result<Exit> {
     let query = query(args)?;
     let backend = session.open()?;
     let page = block_on(backend.list(&query))?;
+    let (index, unreadable) = session.saved_marks();
+    let saved: Vec<bool> = page
+        .items
+        .iter()
+        .map(|key| super::is_saved(index.as_ref(), session.profile_name(), &key.id))
+        .collect();
     if json {
         output::print_json(&ListJson {
-            items: &page.items,
+            items: page
+                .items
+                .iter()
+                .zip(&saved)
+                .map(|(key, &saved_in_keychain)| Item {
+                    key,
+                    saved_in_keychain,
+                })
+                .collect(),
             page: page.page + 1,
             limit: page.limit,
             total: page.total,
             has_more: page.has_more,
         })?;
     } else {
-        output::print(&render(&page))?;
+        output::print(&render(&page, &saved))?;
+        if let Some(error) = unreadable {
+            output::note(&format!(
+                "note: the KEYCHAIN column is empty: {}",
+                output::clean(&error.to_string())
+            ));
+        }
     }
     Ok(Exit::Ok)
 }
@@ -53,11 +82,12 @@ fn query(args: ListArgs) -> Result<ListQuery> {
 
 const NAME_WIDTH: usize = 40;
 
-fn render(page: &Page<ApiKey>) -> String {
+fn render(page: &Page<ApiKey>, saved: &[bool]) -> String {
     let rows: Vec<Vec<String>> = page
         .items
         .iter()
-        .map(|key| {
+        .zip(saved)
+        .map(|(key, &saved)| {
             vec![
                 output::clean(&key.id),
                 output::cell(&key.name, NAME_WIDTH),
@@ -72,6 +102,7 @@ fn render(page: &Page<ApiKey>) -> String {
                 key.stub
                     .as_deref()
                     .map_or_else(|| "-".to_owned(), output::clean),
+                if saved { "saved" } else { "-" }.to_owned(),
             ]
         })
         .collect();
@@ -88,6 +119,7 @@ fn render(page: &Page<ApiKey>) -> String {
                 "EXPIRES",
                 "LAST USED",
                 "STUB",
+                "KEYCHAIN",
             ],
             &rows,
         )

@@ -1,27 +1,35 @@
-//! One module per command. Each parses and checks its arguments first and opens the backend only
-//! then, so a bad argument never creates or touches a store.
+//! One module per command. Each parses and checks its arguments first and opens the backend (or
+//! the keychain) only then, so a bad argument never creates or touches a store.
 
+mod clipboard;
 mod create;
 mod get;
 mod list;
 mod profiles;
 mod revoke;
+mod secret;
 mod verify;
 
-use crate::cli::{Cli, Command, KeysCommand, ProfilesCommand};
+use crate::cli::{Cli, Command, KeysCommand};
 use crate::output::Exit;
 use keyward_core::{Error, KeyBackend, Result};
 use keyward_profiles::{Config, Paths, Profile};
+use keyward_remote::HttpOptions;
+use keyward_vault::{Keychain, SavedSecretIndex, INDEX_FILE_NAME};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one HTTP attempt may take, in milliseconds (scripts and tests shorten it).
+pub const HTTP_TIMEOUT_ENV: &str = "KEYWARD_HTTP_TIMEOUT_MS";
 
 pub fn run(cli: Cli) -> Result<Exit> {
     let paths = Paths::from_env()?;
-    let config = Config::load(&paths)?;
     let json = cli.json;
     match cli.command {
-        Command::Profiles(ProfilesCommand::List) => profiles::list(&config, &paths, json),
+        Command::Profiles(command) => profiles::run(command, &paths, json),
         Command::Keys(command) => {
+            let config = Config::load(&paths)?;
             // An empty KEYWARD_PROFILE (as CI templates often leave it) means "the default".
             let name = cli.profile.as_deref().filter(|name| !name.is_empty());
             let session = Session {
@@ -34,6 +42,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 KeysCommand::Get(args) => get::run(&session, args, json),
                 KeysCommand::Revoke(args) => revoke::run(&session, args, json),
                 KeysCommand::Verify => verify::run(&session, json),
+                KeysCommand::Copy(args) => secret::copy(&session, args, json),
+                KeysCommand::Secret(args) => secret::print(&session, args, json),
             }
         }
     }
@@ -50,18 +60,70 @@ impl Session<'_> {
     /// may come from the OS keychain), so it runs before the runtime.
     fn open(&self) -> Result<Arc<dyn KeyBackend>> {
         self.profile
-            .open_backend(self.paths, &keyward_vault::Keychain::new())
+            .open_backend_with(self.paths, &Keychain::new(), http_options()?)
     }
+
+    fn profile_name(&self) -> &str {
+        &self.profile.name
+    }
+
+    /// The keychain for key secrets, recording saves and forgets in the data dir's index.
+    fn keychain(&self) -> Result<Keychain> {
+        Ok(Keychain::new().with_index(SavedSecretIndex::open(&self.paths.data_dir)?))
+    }
+
+    /// Which keys have a saved secret, for marking listings. Never fails and never writes: with
+    /// no index file (or one that cannot be read) nothing is marked. The error, if any, is
+    /// returned beside so the caller can mention it.
+    fn saved_marks(&self) -> (Option<SavedSecretIndex>, Option<Error>) {
+        if !self.paths.data_dir.join(INDEX_FILE_NAME).is_file() {
+            return (None, None);
+        }
+        match SavedSecretIndex::open(&self.paths.data_dir) {
+            Ok(index) => (Some(index), None),
+            Err(error) => (None, Some(error)),
+        }
+    }
+}
+
+/// Whether the index marks `key_id` of `profile` as saved.
+fn is_saved(index: Option<&SavedSecretIndex>, profile: &str, key_id: &str) -> bool {
+    index.is_some_and(|index| index.has(profile, key_id))
+}
+
+/// The HTTP options of remote backends: the defaults, with `KEYWARD_HTTP_TIMEOUT_MS` if set.
+pub fn http_options() -> Result<HttpOptions> {
+    let mut options = HttpOptions::default();
+    let Some(text) = std::env::var_os(HTTP_TIMEOUT_ENV).filter(|v| !v.is_empty()) else {
+        return Ok(options);
+    };
+    let millis = text
+        .to_str()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|ms| (1..=3_600_000).contains(ms))
+        .ok_or_else(|| {
+            Error::invalid(
+                HTTP_TIMEOUT_ENV,
+                "must be a number of milliseconds from 1 to 3600000",
+            )
+        })?;
+    let timeout = Duration::from_millis(millis);
+    options.request_timeout = timeout;
+    options.connect_timeout = options.connect_timeout.min(timeout);
+    Ok(options)
 }
 
 /// Runs one backend call to completion. A command makes a handful of calls, so a current-thread
 /// runtime is plenty and starts fastest.
 fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    runtime()?.block_on(future)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Unexpected(format!("cannot start the async runtime: {e}")))?
-        .block_on(future)
+        .map_err(|e| Error::Unexpected(format!("cannot start the async runtime: {e}")))
 }
 
 /// A key id as typed: surrounding blanks are dropped, and an empty id is refused before any call.

@@ -4,7 +4,7 @@ use super::{block_on, Session};
 use crate::cli::RevokeArgs;
 use crate::output::{self, Exit};
 use chrono::{DateTime, Utc};
-use keyward_core::{revoke_many, Result, RevokeKind, RevokeOutcome};
+use keyward_core::{revoke_many, Error, ErrorBody, Result, RevokeKind, RevokeOutcome};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -13,8 +13,22 @@ const CONCURRENCY: usize = 8;
 
 #[derive(Serialize)]
 struct RevokeJson<'a> {
-    results: &'a [RevokeOutcome],
+    results: Vec<ResultJson<'a>>,
 }
+
+/// A [`RevokeOutcome`], plus what `--forget` did with the key's saved secret.
+#[derive(Serialize)]
+struct ResultJson<'a> {
+    #[serde(flatten)]
+    outcome: &'a RevokeOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forgotten: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forget_error: Option<ErrorBody>,
+}
+
+/// What `--forget` did for one key: `Ok(true)` deleted, `Ok(false)` nothing was saved.
+type Forgot = Option<Result<bool>>;
 
 pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
     let mut ids: Vec<String> = Vec::with_capacity(args.ids.len());
@@ -32,23 +46,80 @@ pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
     let results = block_on(async {
         Ok(revoke_many(backend.as_ref(), &ids, args.reason.as_deref(), CONCURRENCY).await)
     })?;
+    let forgot: Vec<Forgot> = match args.forget {
+        true => forget(session, &results),
+        false => results.iter().map(|_| None).collect(),
+    };
     if json {
-        output::print_json(&RevokeJson { results: &results })?;
+        output::print_json(&RevokeJson {
+            results: results
+                .iter()
+                .zip(&forgot)
+                .map(|(outcome, forgot)| ResultJson {
+                    outcome,
+                    forgotten: forgot.as_ref().and_then(|f| f.as_ref().ok().copied()),
+                    forget_error: forgot
+                        .as_ref()
+                        .and_then(|f| f.as_ref().err().map(Error::to_body)),
+                })
+                .collect(),
+        })?;
     } else {
         let text: String = results
             .iter()
-            .map(|outcome| line(outcome, kind, started))
+            .zip(&forgot)
+            .map(|(outcome, forgot)| line(outcome, forgot, kind, started))
             .collect();
         output::print(&text)?;
     }
-    Ok(results
+    let revoke_failure = results
         .iter()
-        .find_map(|outcome| outcome.error.as_ref())
-        .map_or(Exit::Ok, |error| Exit::Failed(error.code)))
+        .find_map(|outcome| outcome.error.as_ref().map(|e| e.code));
+    let forget_failure = forgot
+        .iter()
+        .find_map(|f| f.as_ref().and_then(|f| f.as_ref().err().map(Error::code)));
+    Ok(revoke_failure
+        .or(forget_failure)
+        .map_or(Exit::Ok, Exit::Failed))
 }
 
-/// One line per key: `revoked: ID (name)`, `already revoked: ID (name)` or `failed: ID: why`.
-fn line(outcome: &RevokeOutcome, kind: RevokeKind, started: DateTime<Utc>) -> String {
+/// Deletes the saved secrets of the keys that were revoked; keys that failed keep theirs, as they
+/// still work. Once the keychain is found unavailable it is not asked again.
+fn forget(session: &Session, results: &[RevokeOutcome]) -> Vec<Forgot> {
+    let keychain = session.keychain();
+    let mut unavailable: Option<Error> = None;
+    results
+        .iter()
+        .map(|outcome| {
+            if !outcome.is_ok() {
+                return None;
+            }
+            if let Some(error) = &unavailable {
+                return Some(Err(error.clone()));
+            }
+            let result = match &keychain {
+                Ok(keychain) => {
+                    keychain.forget_key_secret_blocking(session.profile_name(), &outcome.id)
+                }
+                Err(error) => Err(error.clone()),
+            };
+            if let Err(error @ Error::KeychainUnavailable(_)) = &result {
+                unavailable = Some(error.clone());
+            }
+            Some(result)
+        })
+        .collect()
+}
+
+/// One line per key: `revoked: ID (name)`, `already revoked: ID (name)` or `failed: ID: why`
+/// (`archived`/`deleted` where that is what the backend does), and with `--forget` what became of
+/// the saved secret.
+fn line(
+    outcome: &RevokeOutcome,
+    forgot: &Forgot,
+    kind: RevokeKind,
+    started: DateTime<Utc>,
+) -> String {
     let id = output::clean(&outcome.id);
     if let Some(error) = &outcome.error {
         let reason = match &error.field {
@@ -68,7 +139,16 @@ fn line(outcome: &RevokeOutcome, kind: RevokeKind, started: DateTime<Utc>) -> St
         RevokeKind::Archive => "archived",
         RevokeKind::Delete => "deleted",
     };
-    format!("{verb}: {id}{name}\n")
+    let forgot = match forgot {
+        None => String::new(),
+        Some(Ok(true)) => "; saved secret deleted from the keychain".to_owned(),
+        Some(Ok(false)) => "; no saved secret in the keychain".to_owned(),
+        Some(Err(error)) => format!(
+            "; saved secret NOT deleted: {}",
+            output::clean(&error.to_string())
+        ),
+    };
+    format!("{verb}: {id}{name}{forgot}\n")
 }
 
 /// Stores keep times to the millisecond, so "before this command" is judged at that precision: a

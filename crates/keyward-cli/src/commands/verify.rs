@@ -8,8 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 use std::io::{BufRead, IsTerminal, Read};
 use zeroize::Zeroizing;
 
-/// Longer than any real secret; a line this long is not one.
-const MAX_SECRET_BYTES: usize = 1024;
+/// Longer than any real secret or credential (a FreeSewing JWT is well under); a line this long
+/// is not one.
+const MAX_SECRET_BYTES: usize = 8192;
 
 pub fn run(session: &Session, json: bool) -> Result<Exit> {
     let secret = read_secret()?;
@@ -34,10 +35,21 @@ pub fn run(session: &Session, json: bool) -> Result<Exit> {
 
 /// The first line of stdin, trimmed. Never from argv: that would leak into shell history and `ps`.
 fn read_secret() -> Result<SecretString> {
+    read_first_line(
+        "secret",
+        "Secret (input hidden): ",
+        "standard input is empty; pipe the secret in, e.g. printf '%s\\n' \"$KEY\" | keyward keys verify",
+    )
+}
+
+/// Reads one secret line: from the terminal without echo, else the first line of standard input,
+/// trimmed, at most [`MAX_SECRET_BYTES`]. Errors name `field`; an empty line is refused with
+/// `if_empty`.
+pub fn read_first_line(field: &str, prompt: &str, if_empty: &str) -> Result<SecretString> {
     let stdin = std::io::stdin();
     let line = if stdin.is_terminal() {
-        let typed = rpassword::prompt_password("Secret (input hidden): ")
-            .map_err(|e| Error::invalid("secret", format!("cannot read from the terminal: {e}")))?;
+        let typed = rpassword::prompt_password(prompt)
+            .map_err(|e| Error::invalid(field, format!("cannot read from the terminal: {e}")))?;
         Zeroizing::new(typed)
     } else {
         // Sized for the longest accepted line so the buffer never reallocates and leaves copies.
@@ -46,10 +58,10 @@ fn read_secret() -> Result<SecretString> {
             .lock()
             .take(MAX_SECRET_BYTES as u64 + 1)
             .read_line(&mut line)
-            .map_err(|e| Error::invalid("secret", format!("cannot read standard input: {e}")))?;
+            .map_err(|e| Error::invalid(field, format!("cannot read standard input: {e}")))?;
         if line.len() > MAX_SECRET_BYTES {
             return Err(Error::invalid(
-                "secret",
+                field,
                 format!("the first line of standard input is longer than {MAX_SECRET_BYTES} bytes"),
             ));
         }
@@ -57,10 +69,7 @@ fn read_secret() -> Result<SecretString> {
     };
     let secret = line.trim();
     if secret.is_empty() {
-        return Err(Error::invalid(
-            "secret",
-            "standard input is empty; pipe the secret in, e.g. printf '%s\\n' \"$KEY\" | keyward keys verify",
-        ));
+        return Err(Error::invalid(field, if_empty));
     }
     Ok(SecretString::from(secret))
 }

@@ -65,9 +65,29 @@ impl Sandbox {
             .env("KEYWARD_CONFIG", &self.config)
             .env("HOME", self.dir.path())
             .env_remove("KEYWARD_PROFILE")
+            .env_remove("KEYWARD_CLEAR_AFTER")
+            .env_remove("KEYWARD_HTTP_TIMEOUT_MS")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_DATA_HOME");
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("KEYWARD_CREDENTIAL_") {
+                command.env_remove(name);
+            }
+        }
         command
+    }
+
+    /// Runs with extra environment variables (credentials, timeouts).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        run(command, None)
+    }
+
+    pub fn run_env_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        run(command, Some(stdin))
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -114,6 +134,83 @@ impl Sandbox {
     pub fn write_config(&self, text: &str) {
         std::fs::write(&self.config, text).expect("write config");
     }
+}
+
+/// An emulator running on its own tokio runtime while the test thread runs the binary.
+pub struct Emu {
+    emulator: Option<keyward_emulators::Emulator>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Emu {
+    pub fn start(flavor: keyward_emulators::Flavor) -> Emu {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let emulator = runtime
+            .block_on(keyward_emulators::Emulator::start(flavor))
+            .expect("the emulator starts");
+        Emu {
+            emulator: Some(emulator),
+            runtime,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.base_url()
+    }
+}
+
+impl std::ops::Deref for Emu {
+    type Target = keyward_emulators::Emulator;
+
+    fn deref(&self) -> &keyward_emulators::Emulator {
+        self.emulator.as_ref().expect("running")
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
+/// A base URL on which nothing listens: a port the OS gave us, then closed.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The keychain tests use the real Secret Service that `scripts/with-secret-service` starts (a
+/// private D-Bus session with an unlocked gnome-keyring); anywhere else they would touch the
+/// user's own keyring, or fail for the wrong reason. So they refuse to run outside it, loudly.
+pub fn require_secret_service() {
+    assert!(
+        std::env::var_os("KEYWARD_IN_SECRET_SESSION").is_some(),
+        "this test needs the real Secret Service: run it via scripts/with-secret-service, e.g.\n  \
+         scripts/with-secret-service cargo test -p keyward-cli"
+    );
+}
+
+/// `secret-tool search --all service SERVICE username ACCOUNT`: what the keychain holds for one
+/// entry, seen from outside Keyward (stdout and stderr together).
+pub fn secret_tool_search(service: &str, account: &str) -> String {
+    let output = Command::new("secret-tool")
+        .args(["search", "--all", "service", service, "username", account])
+        .stdin(Stdio::null())
+        .output()
+        .expect("secret-tool runs (apt package libsecret-tools)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn collect(path: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
