@@ -2,17 +2,12 @@
 //! verifies, revokes, lists and gets, no secret appears in any file under the data and config
 //! dirs, nor in any output, except the stdout of the one `keys create` that made it.
 
-use keyward_tests::workspace_binary;
+use keyward_tests::{contains, snapshot, workspace_binary, Seen};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Some bytes the scenario produced, and where they came from.
-struct Seen {
-    source: String,
-    bytes: Vec<u8>,
-}
-
 struct Scenario {
     dir: tempfile::TempDir,
     data_dir: PathBuf,
@@ -103,25 +98,6 @@ struct Made {
     secret: String,
     id: String,
     create_stdout: usize,
-}
-
-fn snapshot(path: &Path, label: &str, seen: &mut Vec<Seen>) {
-    if path.is_dir() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            snapshot(&entry.unwrap().path(), label, seen);
-        }
-    } else if let Ok(bytes) = std::fs::read(path) {
-        seen.push(Seen {
-            source: format!("{} after {label}", path.display()),
-            bytes,
-        });
-    }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
 }
 
 #[test]

@@ -8,15 +8,10 @@
 //! Needs the real Secret Service: run through scripts/with-secret-service (scripts/test does).
 
 use keyward_emulators::{Emulator, Flavor};
-use keyward_tests::workspace_binary;
+use keyward_tests::{contains, snapshot, workspace_binary, Seen};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-struct Seen {
-    source: String,
-    bytes: Vec<u8>,
-}
 
 struct Scenario {
     dir: tempfile::TempDir,
@@ -106,25 +101,6 @@ impl Scenario {
         );
         step
     }
-}
-
-fn snapshot(path: &Path, label: &str, seen: &mut Vec<Seen>) {
-    if path.is_dir() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            snapshot(&entry.unwrap().path(), label, seen);
-        }
-    } else if let Ok(bytes) = std::fs::read(path) {
-        seen.push(Seen {
-            source: format!("{} after {label}", path.display()),
-            bytes,
-        });
-    }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
 }
 
 /// One key made by the scenario: its secret may appear in `create_stdout` only.
