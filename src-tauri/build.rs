@@ -5,12 +5,26 @@ fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
             "app_info",
-            "list_profiles",
             "list_keys",
             "get_key",
             "create_key",
             "revoke_keys",
             "verify_key",
+            "list_profiles",
+            "switch_profile",
+            "profile_form",
+            "save_profile",
+            "forget_credential",
+            "remove_profile",
+            "set_default_profile",
+            "sign_in",
+            "copy_new_secret",
+            "save_new_secret",
+            "forget_new_secret",
+            "copy_saved_secret",
+            "clear_clipboard",
+            "clipboard_state",
+            "saved_secret_ids",
         ]),
     ))
     .expect("tauri-build failed");

@@ -63,6 +63,16 @@ impl AppSession {
     /// `config_file` (the app inherits tauri-driver's environment). Panics if it cannot start:
     /// no session is open yet, so nothing is left behind.
     pub async fn launch(data_dir: &Path, config_file: &Path) -> AppSession {
+        AppSession::launch_with(data_dir, config_file, &[]).await
+    }
+
+    /// [`AppSession::launch`] with more environment for the app, e.g. a profile's
+    /// `KEYWARD_CREDENTIAL_<PROFILE>` or `KEYWARD_CLEAR_AFTER_SECS`.
+    pub async fn launch_with(
+        data_dir: &Path,
+        config_file: &Path,
+        env: &[(&str, &str)],
+    ) -> AppSession {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: run under xvfb-run -a"
@@ -76,6 +86,7 @@ impl AppSession {
             .args(["--native-port", &native_port.to_string()])
             .env("KEYWARD_DATA_DIR", data_dir)
             .env("KEYWARD_CONFIG", config_file)
+            .envs(env.iter().copied())
             // Not WEBKIT_DISABLE_COMPOSITING_MODE=1: with it, WebKitWebDriver's screenshot never
             // answers (WebKitGTK 2.50 under Xvfb), and the stuck session orphans the app.
             .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
@@ -239,5 +250,67 @@ pub fn ensure(condition: bool, message: impl Into<String>) -> Outcome {
         Ok(())
     } else {
         Err(message.into().into())
+    }
+}
+
+/// Clicks the element at `selector`.
+pub async fn click(client: &Client, selector: &str) -> Outcome {
+    client.find(css(selector)).await?.click().await?;
+    Ok(())
+}
+
+/// Replaces the text of the input at `selector` with `text`.
+pub async fn fill(client: &Client, selector: &str, text: &str) -> Outcome {
+    let input = client.find(css(selector)).await?;
+    input.clear().await?;
+    input.send_keys(text).await?;
+    Ok(())
+}
+
+/// Waits until the element at `selector` is gone or hidden.
+pub async fn wait_hidden(client: &Client, selector: &str) -> Outcome {
+    let script =
+        "const e = document.querySelector(arguments[0]); return !e || e.offsetParent === null;";
+    wait_js(
+        client,
+        &format!("{selector} to be hidden"),
+        script,
+        vec![serde_json::json!(selector)],
+    )
+    .await
+}
+
+/// What `xclip -o -selection clipboard` reads from the X clipboard, or `None` when it holds no
+/// text. Run with `timeout`, so a clipboard owner that never answers cannot hang the test.
+pub fn read_clipboard() -> Option<String> {
+    let output = Command::new("timeout")
+        .args(["10", "xclip", "-o", "-selection", "clipboard"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("xclip runs (apt-get install xclip)");
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Waits (up to [`STEP_TIMEOUT`]) until the X clipboard's text satisfies `want`.
+pub async fn wait_clipboard(what: &str, want: impl Fn(Option<&str>) -> bool) -> Outcome {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let text = tokio::task::spawn_blocking(read_clipboard).await?;
+        if want(text.as_deref()) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            // The text is not printed: it may be a secret.
+            return Err(format!(
+                "timed out waiting for the clipboard to hold {what} ({} chars there)",
+                text.map_or(0, |t| t.len())
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

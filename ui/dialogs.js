@@ -1,34 +1,9 @@
-// The three modal dialogs: create a key, show its secret once, revoke a key.
+// The key dialogs: create a key, show its secret once (copy, save to keychain), revoke a key.
 
 import * as api from './api.js';
-import { $, el, show, PRESET_LABELS } from './dom.js';
+import { $, el, show, PRESET_LABELS, showError, clearErrors, capitalize } from './dom.js';
 
 const CUSTOM_EXPIRY = 'custom';
-
-/** Shows an error next to the field it names, or at the bottom of the form. */
-function showError(error, fieldInputs, formBanner) {
-  const input = fieldInputs[error.field];
-  if (input) {
-    const slot = $(`#${input.getAttribute('aria-describedby').split(' ')[0]}`);
-    slot.textContent = capitalize(error.message);
-    show(slot, true);
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-  } else {
-    formBanner.textContent = error.message;
-    show(formBanner, true);
-  }
-}
-
-function clearErrors(form) {
-  for (const node of form.querySelectorAll('.field-error, .banner.error')) {
-    node.textContent = '';
-    show(node, false);
-  }
-  for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
-}
-
-const capitalize = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 export class CreateDialog {
   constructor({ onCreated }) {
@@ -39,11 +14,19 @@ export class CreateDialog {
     this.expires = $('#key-expires');
     this.customExpiry = $('#key-expires-custom');
     this.owner = $('#key-owner');
+    this.ownerKind = $('#key-owner-kind');
+    this.ownerOrg = $('#key-owner-org');
+    this.level = $('#key-level');
+    this.scopes = $('#key-scopes');
     this.description = $('#key-description');
+    this.saveToKeychain = $('#key-save-keychain');
     this.submitButton = $('#create-submit');
     this.defaultExpiry = null;
+    this.capabilities = null;
+    this.saveChoice = false;
 
     this.expires.addEventListener('change', () => this.syncCustomExpiry());
+    this.ownerKind.addEventListener('change', () => this.syncOwner(true));
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.submit();
@@ -51,13 +34,39 @@ export class CreateDialog {
     $('#create-cancel').addEventListener('click', () => this.dialog.close());
   }
 
-  /** Offers what the active backend supports: its expiry presets, owner and description. */
-  configure({ capabilities, default_expiry: defaultExpiry }) {
-    const options = capabilities.expiry_presets.map((preset) => el('option', { value: preset, text: PRESET_LABELS[preset] ?? preset }));
+  /**
+   * Offers what the active backend supports: its expiry presets (Never and Custom only where
+   * possible), owner (a label, or personal/organisation), level, scopes and description.
+   */
+  configure({ capabilities, default_expiry: defaultExpiry, profile }) {
+    this.capabilities = capabilities;
+    const presets = capabilities.expiry_presets.filter((p) => p !== 'Never' || capabilities.never_expires);
+    const options = presets.map((preset) => el('option', { value: preset, text: PRESET_LABELS[preset] ?? preset }));
     if (capabilities.custom_expiry) options.push(el('option', { value: CUSTOM_EXPIRY, text: 'Custom…' }));
     this.expires.replaceChildren(...options);
-    this.defaultExpiry = capabilities.expiry_presets.includes(defaultExpiry) ? defaultExpiry : capabilities.expiry_presets[0];
-    show($('#key-owner-field'), capabilities.user_keys || capabilities.org_keys);
+    this.defaultExpiry = presets.includes(defaultExpiry) ? defaultExpiry : presets[0];
+
+    const ownerChoice = !capabilities.owner_is_label && capabilities.org_keys;
+    show($('#key-owner-field'), capabilities.owner_is_label);
+    show($('#key-owner-kind-field'), ownerChoice);
+    // "Personal" is the profile's subject; without one, the signed-in user (PropelAuth's
+    // frontend API) or no owner at all.
+    const subject = profile.subject;
+    let personal = profile.mode === 'frontend' ? 'Personal (you)' : 'No owner';
+    if (subject) personal = subject.startsWith('user:') ? `Personal (${subject})` : `Profile default (${subject})`;
+    this.ownerKind.options[0].textContent = personal;
+
+    const levels = capabilities.levels;
+    show($('#key-level-field'), !!levels);
+    if (levels) {
+      const [low, high] = levels;
+      const choices = [];
+      for (let level = low; level <= high; level += 1) {
+        choices.push(el('option', { value: String(level), text: `Level ${level}` }));
+      }
+      this.level.replaceChildren(...choices);
+    }
+    show($('#key-scopes-field'), capabilities.scopes);
     show($('#key-description-field'), capabilities.descriptions);
   }
 
@@ -65,7 +74,11 @@ export class CreateDialog {
     this.form.reset();
     clearErrors(this.form);
     if (this.defaultExpiry) this.expires.value = this.defaultExpiry;
+    this.saveToKeychain.checked = this.saveChoice;
+    // The lowest level that works is the safest start.
+    if (this.capabilities?.levels) this.level.value = String(this.capabilities.levels[0]);
     this.syncCustomExpiry();
+    this.syncOwner(false);
     this.dialog.showModal();
     this.name.focus();
   }
@@ -76,27 +89,51 @@ export class CreateDialog {
     if (custom) this.customExpiry.focus();
   }
 
+  syncOwner(focus) {
+    const org = this.ownerKind.value === 'org';
+    show(this.ownerOrg, org);
+    if (org && focus) this.ownerOrg.focus();
+  }
+
+  ownerValue() {
+    const caps = this.capabilities;
+    if (caps.owner_is_label) return this.owner.value.trim() || null;
+    if (caps.org_keys && this.ownerKind.value === 'org') return `org:${this.ownerOrg.value.trim()}`;
+    return null;
+  }
+
   async submit() {
     clearErrors(this.form);
+    const caps = this.capabilities;
     const custom = this.expires.value === CUSTOM_EXPIRY;
+    const ownerInput = caps.owner_is_label ? this.owner : (this.ownerKind.value === 'org' ? this.ownerOrg : this.ownerKind);
+    const fieldInputs = {
+      name: this.name,
+      expires: custom ? this.customExpiry : this.expires,
+      owner: ownerInput,
+      description: this.description,
+      level: this.level,
+      scopes: this.scopes,
+    };
+    if (!caps.owner_is_label && caps.org_keys && this.ownerKind.value === 'org' && !this.ownerOrg.value.trim()) {
+      showError({ field: 'owner', message: 'enter the organisation’s ID' }, fieldInputs, $('#create-error'));
+      return;
+    }
     const request = {
       name: this.name.value,
       expires: custom ? this.customExpiry.value : this.expires.value,
-      owner: this.owner.value || null,
-      description: this.description.value || null,
+      owner: this.ownerValue(),
+      description: caps.descriptions ? this.description.value || null : null,
+      level: caps.levels ? Number(this.level.value) : null,
+      scopes: caps.scopes ? this.scopes.value || null : null,
     };
+    this.saveChoice = this.saveToKeychain.checked;
     this.submitButton.disabled = true;
     try {
-      const created = await api.createKey(request);
+      const created = await api.createKey(request, this.saveChoice);
       this.dialog.close();
       this.onCreated(created);
     } catch (error) {
-      const fieldInputs = {
-        name: this.name,
-        expires: custom ? this.customExpiry : this.expires,
-        owner: this.owner,
-        description: this.description,
-      };
       showError(error, fieldInputs, $('#create-error'));
     } finally {
       this.submitButton.disabled = false;
@@ -106,15 +143,21 @@ export class CreateDialog {
 
 /**
  * The show-once panel. The secret lives only in a readonly input built for this showing; it
- * closes only through the acknowledged button (never Esc), and closing removes the input.
+ * closes only through the acknowledged button (never Esc), and closing removes the input and
+ * tells Rust to forget its copy. Copy and Save act on that Rust-side copy: the secret never
+ * travels back from this page.
  */
 export class SecretPanel {
-  constructor({ onClosed }) {
+  constructor({ onClosed, clipboard }) {
     this.onClosed = onClosed;
+    this.clipboard = clipboard;
     this.dialog = $('#secret-dialog');
     this.slot = $('#secret-slot');
     this.ack = $('#secret-ack');
     this.closeButton = $('#secret-close');
+    this.copyButton = $('#secret-copy');
+    this.saveButton = $('#secret-save');
+    this.error = $('#secret-keychain-error');
 
     this.dialog.addEventListener('cancel', (event) => event.preventDefault());
     this.dialog.addEventListener('keydown', (event) => {
@@ -124,9 +167,11 @@ export class SecretPanel {
       this.closeButton.disabled = !this.ack.checked;
     });
     this.closeButton.addEventListener('click', () => this.close());
+    this.copyButton.addEventListener('click', () => this.copy());
+    this.saveButton.addEventListener('click', () => this.save());
   }
 
-  show(key, secret) {
+  show({ key, secret, saved_to_keychain: saved, keychain_error: keychainError }) {
     const field = el('input', {
       id: 'secret-value', type: 'text', className: 'mono secret-value', readonly: true,
       autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'secret-warning',
@@ -140,8 +185,47 @@ export class SecretPanel {
     this.key = key;
     this.ack.checked = false;
     this.closeButton.disabled = true;
+    this.showError(null);
+    this.showSaved(saved);
+    if (keychainError) this.showError(`Not saved to the keychain: ${keychainError.message}`);
     this.dialog.showModal();
+    this.clipboard.render();
     field.focus();
+  }
+
+  async copy() {
+    this.showError(null);
+    try {
+      this.clipboard.copied(await api.copyNewSecret(this.key.id));
+    } catch (error) {
+      this.showError(`Could not copy: ${error.message}`);
+    }
+  }
+
+  async save() {
+    this.showError(null);
+    this.saveButton.disabled = true;
+    try {
+      await api.saveNewSecret(this.key.id);
+      this.showSaved(true);
+    } catch (error) {
+      this.saveButton.disabled = false;
+      this.showError(`Not saved to the keychain: ${error.message}`);
+    }
+  }
+
+  showSaved(saved) {
+    this.saved = saved;
+    this.saveButton.disabled = saved;
+    this.saveButton.textContent = saved ? 'Saved to keychain' : 'Save to keychain';
+    const status = $('#secret-keychain-status');
+    status.textContent = saved ? '✓ In the OS keychain: use “Copy” on its row later.' : '';
+    status.dataset.state = saved ? 'ok' : 'none';
+  }
+
+  showError(message) {
+    this.error.textContent = message ? capitalize(message) : '';
+    show(this.error, !!message);
   }
 
   close() {
@@ -149,16 +233,18 @@ export class SecretPanel {
     const field = $('#secret-value');
     if (field) field.value = '';
     this.slot.replaceChildren();
+    api.forgetNewSecret(this.key.id).catch(() => {}); // Rust also forgets it after 5 minutes
     this.dialog.close();
+    this.clipboard.render();
     this.onClosed(this.key);
     this.key = null;
   }
 }
 
 const REVOKE_WORDING = {
-  revoke: { verb: 'Revoke', explain: 'Programs using it will be refused from now on. The key stays listed as revoked. This cannot be undone.' },
-  archive: { verb: 'Archive', explain: 'Programs using it will be refused from now on. The key moves to the archive. This cannot be undone.' },
-  delete: { verb: 'Delete', explain: 'Programs using it will be refused from now on, and the key is deleted for good. This cannot be undone.' },
+  revoke: { verb: 'Revoke', done: 'revoked', explain: 'Programs using it will be refused from now on. The key stays listed as revoked. This cannot be undone.' },
+  archive: { verb: 'Archive', done: 'archived', explain: 'Programs using it will be refused from now on. The key moves to the archive. This cannot be undone.' },
+  delete: { verb: 'Delete', done: 'deleted', explain: 'Programs using it will be refused from now on, and the key is deleted for good. This cannot be undone.' },
 };
 
 export class RevokeDialog {
@@ -167,6 +253,7 @@ export class RevokeDialog {
     this.dialog = $('#revoke-dialog');
     this.form = $('#revoke-form');
     this.reason = $('#revoke-reason');
+    this.forget = $('#revoke-forget');
     this.confirm = $('#revoke-confirm');
     this.wording = REVOKE_WORDING.revoke;
     this.form.addEventListener('submit', (event) => {
@@ -182,10 +269,14 @@ export class RevokeDialog {
     show($('#revoke-reason-field'), capabilities.revoke_reason);
   }
 
-  open(key) {
+  /** `saved`: the key's secret is in the keychain, so offer to delete it too (ticked). */
+  open(key, saved) {
     this.key = key;
+    this.saved = saved;
     this.form.reset();
     clearErrors(this.form);
+    show($('#revoke-forget-field'), saved);
+    this.forget.checked = true;
     $('#revoke-heading').textContent = `${this.wording.verb} “${key.name}”?`;
     $('#revoke-explain').textContent = this.wording.explain;
     this.dialog.showModal();
@@ -196,10 +287,15 @@ export class RevokeDialog {
     clearErrors(this.form);
     this.confirm.disabled = true;
     try {
-      const [outcome] = await api.revokeKeys([this.key.id], this.reason.value || null);
+      const forget = this.saved && this.forget.checked;
+      const result = await api.revokeKeys([this.key.id], this.reason.value || null, forget);
+      const [outcome] = result.outcomes;
       if (outcome.error) throw outcome.error;
       this.dialog.close();
-      this.onRevoked(outcome.key ?? null, this.key.id);
+      const note = result.keychain_error
+        ? `“${this.key.name}” was ${this.wording.done}, but its saved secret could not be deleted from the keychain: ${result.keychain_error.message}`
+        : null;
+      this.onRevoked(outcome.key ?? null, this.key.id, note);
     } catch (error) {
       showError(error, {}, $('#revoke-error'));
     } finally {

@@ -58,11 +58,58 @@ export const STATUS_LABELS = { active: 'Active', expired: 'Expired', revoked: 'R
 
 export const formatOwner = (owner) => (owner ? `${owner.kind}:${owner.id}` : '');
 
+let revokedLabel = STATUS_LABELS.revoked;
+
+/** What a revoked key is called on the active backend: "Revoked", or "Archived" on PropelAuth. */
+export function setRevokedLabel(label) {
+  revokedLabel = label;
+}
+
 export function statusBadge(status) {
-  return el('span', { className: `badge badge-${status}`, text: STATUS_LABELS[status] ?? status });
+  const text = status === 'revoked' ? revokedLabel : STATUS_LABELS[status] ?? status;
+  return el('span', { className: `badge badge-${status}`, text });
 }
 
 /** True while the user types in a form control, so single-key shortcuts stay out of the way. */
 export function isTyping(target) {
   return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
 }
+
+export const BACKEND_LABELS = { local: 'Local', propelauth: 'PropelAuth', clerk: 'Clerk', freesewing: 'FreeSewing' };
+
+/** "user:user_2x… · https://api.clerk.com": whose keys, and where. */
+export function profileLocation(profile) {
+  return [profile.subject, profile.location].filter(Boolean).join(' · ');
+}
+
+/** The element that shows `input`'s error: the id in its aria-describedby ending in -error. */
+export function errorSlotOf(input) {
+  const id = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).find((i) => i.endsWith('-error'));
+  return id ? document.getElementById(id) : null;
+}
+
+/** Shows an error next to the input in `fieldInputs` it names, or in `banner`. */
+export function showError(error, fieldInputs, banner) {
+  const input = error.field ? fieldInputs[error.field] : null;
+  const slot = input ? errorSlotOf(input) : null;
+  if (input && slot) {
+    slot.textContent = capitalize(error.message);
+    show(slot, true);
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  } else {
+    banner.textContent = capitalize(error.message);
+    show(banner, true);
+  }
+}
+
+/** Hides every field error and error banner inside `root`. */
+export function clearErrors(root) {
+  for (const node of root.querySelectorAll('.field-error, .banner.error')) {
+    node.textContent = '';
+    show(node, false);
+  }
+  for (const node of root.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+}
+
+export const capitalize = (text) => text.charAt(0).toUpperCase() + text.slice(1);

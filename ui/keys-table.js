@@ -1,5 +1,6 @@
 // The key table: one server-side page at a time (never every row), with search, status filter,
-// sortable columns, a pager and keyboard navigation between rows.
+// sortable columns, a pager and keyboard navigation between rows. Keys whose secret is saved in
+// the keychain are marked (metadata from Rust's saved-secret index) and offer "Copy".
 
 import * as api from './api.js';
 import { $, el, show, formatDate, formatDateTime, formatRelative, formatOwner, statusBadge } from './dom.js';
@@ -10,12 +11,17 @@ const SEARCH_DEBOUNCE_MS = 150;
 const STARTS_DESCENDING = { name: false, created: true, expires: true, last_used: true };
 const REVOKE_LABELS = { revoke: 'Revoke', archive: 'Archive', delete: 'Delete' };
 const numberFormat = new Intl.NumberFormat();
+const DEFAULT_QUERY = { search: '', status: 'all', sort: 'created', descending: true, page: 0, limit: PAGE_SIZE };
+const NO_LAST_USED = 'This backend does not report when a key was last used';
 
 export class KeysTable {
-  constructor({ onSelect, onRevoke }) {
+  constructor({ onSelect, onRevoke, onCopy }) {
     this.onSelect = onSelect;
     this.onRevoke = onRevoke;
-    this.query = { search: '', status: 'all', sort: 'created', descending: true, page: 0, limit: PAGE_SIZE };
+    this.onCopy = onCopy;
+    this.query = { ...DEFAULT_QUERY };
+    this.saved = new Set();
+    this.lastUsed = true;
     this.page = { items: [], total: null, has_more: false };
     this.selectedId = null;
     this.revokeLabel = REVOKE_LABELS.revoke;
@@ -51,10 +57,18 @@ export class KeysTable {
     this.tbody.addEventListener('keydown', (event) => this.onRowKey(event));
   }
 
-  /** Turns the headers of the sorts the backend supports into buttons. */
+  /**
+   * Adapts to the backend: the headers of the sorts it supports become buttons, the revoke button
+   * says what it does, and a column it cannot fill says so.
+   */
   configure(capabilities) {
     this.revokeLabel = REVOKE_LABELS[capabilities.revoke_kind] ?? REVOKE_LABELS.revoke;
+    this.lastUsed = capabilities.last_used;
+    const lastUsedHeader = this.table.tHead.querySelector('th[data-sort="last_used"]');
+    lastUsedHeader.title = this.lastUsed ? '' : NO_LAST_USED;
     for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {
+      th.dataset.label ??= th.textContent;
+      th.replaceChildren(th.dataset.label);
       if (!capabilities.sorts.includes(th.dataset.sort)) continue;
       const button = el('button', { type: 'button', className: 'sort' }, th.textContent,
         el('span', { className: 'sort-indicator', 'aria-hidden': 'true' }));
@@ -62,6 +76,29 @@ export class KeysTable {
       th.replaceChildren(button);
     }
     this.paintSortState();
+    if (this.page.items.length) this.render();
+  }
+
+  /** Back to the first page of everything, for another profile. */
+  reset() {
+    this.query = { ...DEFAULT_QUERY };
+    this.search.value = '';
+    this.statusFilter.value = 'all';
+    this.selectedId = null;
+    this.saved = new Set();
+    this.page = { items: [], total: null, has_more: false };
+    this.tbody.replaceChildren();
+    this.paintSortState();
+  }
+
+  isSaved(id) {
+    return this.saved.has(id);
+  }
+
+  /** Re-reads which keys have a saved secret and repaints the rows. */
+  async refreshSaved() {
+    this.saved = await savedIds();
+    this.render();
   }
 
   setQuery(changes) {
@@ -86,8 +123,9 @@ export class KeysTable {
     const { search, ...rest } = this.query;
     this.table.setAttribute('aria-busy', 'true');
     try {
-      const page = await api.listKeys({ ...rest, search: search.trim() || null });
+      const [page, saved] = await Promise.all([api.listKeys({ ...rest, search: search.trim() || null }), savedIds()]);
       if (request !== this.latestRequest) return; // a newer query has been sent
+      this.saved = saved;
       if (page.items.length === 0 && this.query.page > 0) {
         this.query.page -= 1; // e.g. the last row of the last page left the filter
         return this.load();
@@ -108,6 +146,8 @@ export class KeysTable {
   render() {
     const focusedId = document.activeElement?.closest?.('#keys-table tbody tr')?.dataset.id;
     this.tbody.replaceChildren(...this.page.items.map((key) => this.renderRow(key)));
+    // Room for "Copy" next to "Revoke" only on pages that need it.
+    this.table.classList.toggle('has-saved', this.page.items.some((key) => this.saved.has(key.id)));
     this.renderEmptyState();
     this.renderPager();
     const rows = this.rows();
@@ -131,16 +171,26 @@ export class KeysTable {
     const revoke = key.status === 'revoked'
       ? null
       : el('button', { type: 'button', className: 'button small revoke', tabindex: '-1', 'aria-label': `${this.revokeLabel} ${key.name}`, text: this.revokeLabel });
+    const saved = this.saved.has(key.id);
+    const copy = saved
+      ? el('button', { type: 'button', className: 'button small copy-saved', tabindex: '-1', title: 'Copy from keychain', 'aria-label': `Copy the secret of ${key.name} from the keychain`, text: 'Copy' })
+      : null;
+    const savedMark = saved
+      ? el('span', { className: 'saved-mark', title: 'Secret saved in the OS keychain', text: 'Keychain' })
+      : null;
+    const lastUsed = !this.lastUsed
+      ? el('span', { className: 'muted', title: NO_LAST_USED, text: '—' })
+      : key.last_used_at ? relative(key.last_used_at) : muted('Never');
 
     row.append(
-      el('td', { className: 'col-name' }, el('span', { className: 'key-name', title: key.name, text: key.name })),
+      el('td', { className: 'col-name' }, el('span', { className: 'key-name', title: key.name, text: key.name }), savedMark),
       el('td', { className: 'col-owner' }, key.owner ? el('span', { className: 'owner', title: formatOwner(key.owner), text: formatOwner(key.owner) }) : muted('—')),
       el('td', { className: 'col-status' }, statusBadge(key.status)),
       el('td', { className: 'col-date' }, date(key.created_at)),
       el('td', { className: 'col-date' }, key.expires_at ? relative(key.expires_at) : muted('Never')),
-      el('td', { className: 'col-date' }, key.last_used_at ? relative(key.last_used_at) : muted('Never')),
+      el('td', { className: 'col-date' }, lastUsed),
       el('td', { className: 'col-stub' }, key.stub ? el('code', { text: key.stub }) : muted('—')),
-      el('td', { className: 'col-actions' }, revoke),
+      el('td', { className: 'col-actions' }, copy, revoke),
     );
     return row;
   }
@@ -205,7 +255,7 @@ export class KeysTable {
   setActive(row) {
     for (const r of this.rows()) {
       r.tabIndex = r === row ? 0 : -1;
-      r.querySelector('.revoke')?.setAttribute('tabindex', r === row ? '0' : '-1');
+      for (const button of r.querySelectorAll('.revoke, .copy-saved')) button.setAttribute('tabindex', r === row ? '0' : '-1');
     }
   }
 
@@ -226,13 +276,17 @@ export class KeysTable {
       this.onRevoke(key);
       return;
     }
+    if (event.target.closest('.copy-saved')) {
+      this.onCopy(key);
+      return;
+    }
     this.focusRow(this.rows().indexOf(row));
     this.select(row);
   }
 
   onRowKey(event) {
     const row = event.target.closest('tr');
-    if (!row || event.target.closest('.revoke')) return;
+    if (!row || event.target.closest('.revoke, .copy-saved')) return;
     const index = this.rows().indexOf(row);
     const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: this.rows().length - 1 };
     if (event.key in moves) {
@@ -258,5 +312,14 @@ export class KeysTable {
     const wasActive = old.tabIndex === 0;
     old.replaceWith(fresh);
     if (wasActive) this.setActive(fresh);
+  }
+}
+
+/** The ids of the active profile's keys with a saved secret; none when that cannot be read. */
+async function savedIds() {
+  try {
+    return new Set(await api.savedSecretIds());
+  } catch {
+    return new Set();
   }
 }

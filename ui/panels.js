@@ -3,8 +3,8 @@
 import * as api from './api.js';
 import { $, el, show, formatDateTime, formatOwner, formatRelative, statusBadge } from './dom.js';
 
-/** Lists every field of a key as text. */
-export function showDetails(key) {
+/** Lists every field of a key as text; `saved`: its secret is in the keychain. */
+export function showDetails(key, saved = false) {
   const list = $('#details-list');
   const dateWithRelative = (iso) => (iso ? `${formatDateTime(iso)} (${formatRelative(iso)})` : null);
   const rows = [
@@ -21,6 +21,7 @@ export function showDetails(key) {
     ['Level', key.level],
     ['Scopes', key.scopes.length ? key.scopes.join(', ') : null],
     ['Description', key.description],
+    ['Keychain', saved ? 'Secret saved in the OS keychain' : null],
     ['Metadata', key.metadata == null ? null : JSON.stringify(key.metadata, null, 2), 'mono pre'],
   ];
   list.replaceChildren();
@@ -35,8 +36,16 @@ export function showDetails(key) {
 }
 
 /** Refreshes the details panel if it shows `key`. */
-export function refreshDetails(key) {
-  if ($('#details').dataset.id === key.id) showDetails(key);
+export function refreshDetails(key, saved = false) {
+  if ($('#details').dataset.id === key.id) showDetails(key, saved);
+}
+
+/** Empties the details panel (another profile's keys are shown). */
+export function clearDetails() {
+  delete $('#details').dataset.id;
+  $('#details-list').replaceChildren();
+  show($('#details-list'), false);
+  show($('#details-empty'), true);
 }
 
 const VERDICTS = {

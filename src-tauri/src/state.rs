@@ -1,68 +1,274 @@
-//! What the app keeps between commands: the loaded config and the active profile's backend.
+//! What the app keeps between commands: the active profile's session, the keychain, the one
+//! clipboard handle, and the secret of the key just created while its show-once panel is open.
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 use keyward_core::{Error, KeyBackend, Result};
-use keyward_profiles::{Config, Paths, ProfileSummary};
-use std::sync::Arc;
+use keyward_profiles::{Config, Paths, Profile, ProfileSummary};
+use keyward_vault::{Keychain, SafeClipboard, SavedSecretIndex, DEFAULT_CLEAR_AFTER};
+use secrecy::SecretString;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
-/// The profile the window works on, opened once.
+/// Overrides the clipboard countdown (whole seconds), read once at startup; the same variable
+/// as the CLI's. Zero (the CLI's "leave it") is ignored: the app always clears.
+pub const CLEAR_AFTER_ENV: &str = "KEYWARD_CLEAR_AFTER";
+
+/// How long the secret of a new key stays available to "Copy" and "Save to keychain" when the
+/// show-once panel is not closed (it is forgotten at once when the panel closes).
+pub const NEW_SECRET_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// The profile the window works on.
 pub struct Session {
-    pub paths: Paths,
-    pub config: Config,
     pub profile: ProfileSummary,
-    pub backend: Arc<dyn KeyBackend>,
+    /// The backend, or why it could not be opened (e.g. no credential yet). The window still
+    /// shows the profile, so the user can fix it from the profile editor.
+    backend: Result<Arc<dyn KeyBackend>>,
 }
 
 impl Session {
-    /// Reads the config (or the implicit one) and opens the default profile's backend.
-    /// Blocking: the local store opens a file and runs its migrations.
-    fn open() -> Result<Session> {
+    /// Reads the config and opens the named (or default) profile. A config that cannot be read
+    /// is an error; a backend that cannot be opened is kept as the session's backend error.
+    /// Blocking: the local store opens a file, and a credential may come from the keychain.
+    pub fn open(name: Option<&str>, keychain: &Keychain) -> Result<Session> {
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
-        let profile = config.profile(None)?;
-        let backend = profile.open_backend(&paths, &keyward_vault::Keychain::new())?;
-        let summary = config
-            .summaries(&paths)
-            .into_iter()
-            .find(|s| s.name == profile.name)
-            .ok_or_else(|| {
-                Error::Unexpected(format!("profile '{}' has no summary", profile.name))
-            })?;
+        let profile: &Profile = config.profile(name)?;
+        let backend = profile.open_backend(&paths, keychain);
+        let summary = profile.summary(&paths, profile.name == config.default_profile);
         Ok(Session {
-            paths,
-            config,
             profile: summary,
             backend,
         })
     }
+
+    pub fn backend(&self) -> Result<&Arc<dyn KeyBackend>> {
+        self.backend.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn backend_error(&self) -> Option<&Error> {
+        self.backend.as_ref().err()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.profile.name
+    }
 }
 
-/// Tauri-managed state. Opening happens once, at startup; its outcome, success or a broken
-/// config, is kept so every command answers with it: the window always opens and can show the
-/// error instead of the app failing to start.
+type Opening = Shared<BoxFuture<'static, Result<Arc<Session>>>>;
+
+/// Tauri-managed state.
 pub struct AppState {
-    session: Shared<BoxFuture<'static, Result<Arc<Session>>>>,
+    /// The active session: opened at startup on a blocking thread, replaced by a profile switch.
+    /// Its outcome, success or a broken config, is kept so every command answers with it: the
+    /// window always opens and can show the error instead of the app failing to start.
+    session: RwLock<Opening>,
+    pub keychain: Keychain,
+    /// The one clipboard handle of the process (on X11 the owner serves the content).
+    pub clipboard: SafeClipboard,
+    pub clear_after: Duration,
+    pub new_secret: NewSecret,
 }
 
 impl AppState {
-    /// Starts opening the session on a blocking thread right away.
+    /// Starts opening the default profile on a blocking thread right away.
     pub fn start() -> AppState {
-        let opening = tauri::async_runtime::spawn_blocking(Session::open);
-        let session = async move {
-            match opening.await {
-                Ok(opened) => opened.map(Arc::new),
-                Err(e) => Err(Error::Unexpected(format!(
-                    "opening the profile failed: {e}"
-                ))),
-            }
+        let clear_after = std::env::var(CLEAR_AFTER_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&secs| secs > 0)
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_CLEAR_AFTER);
+        let keychain = keychain();
+        let opening = {
+            let keychain = keychain.clone();
+            tauri::async_runtime::spawn_blocking(move || Session::open(None, &keychain))
+        };
+        AppState {
+            session: RwLock::new(shared(async move { flatten(opening.await) })),
+            keychain,
+            clipboard: SafeClipboard::with_clear_after(clear_after),
+            clear_after,
+            new_secret: NewSecret::default(),
         }
-        .boxed()
-        .shared();
-        AppState { session }
     }
 
     /// The active session, once opened, or the error that stopped it from opening.
     pub async fn session(&self) -> Result<Arc<Session>> {
-        self.session.clone().await
+        let opening = self
+            .session
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        opening.await
+    }
+
+    /// Opens `name` on a blocking thread and makes it the active session. On error (an unknown
+    /// name, a config broken since) the current session stays.
+    pub async fn switch(&self, name: String) -> Result<Arc<Session>> {
+        let keychain = self.keychain.clone();
+        let opened = flatten(
+            tauri::async_runtime::spawn_blocking(move || Session::open(Some(&name), &keychain))
+                .await,
+        )?;
+        let ready = Ok(Arc::clone(&opened));
+        *self.session.write().unwrap_or_else(|p| p.into_inner()) =
+            shared(futures::future::ready(ready));
+        // A held secret belongs to the profile it was created on.
+        self.new_secret.forget_all();
+        Ok(opened)
+    }
+}
+
+/// The app's keychain, with the saved-secret index in the data dir when there is one.
+fn keychain() -> Keychain {
+    let index = Paths::from_env().and_then(|paths| SavedSecretIndex::open(paths.data_dir));
+    match index {
+        Ok(index) => Keychain::new().with_index(index),
+        // Without an index the keychain still works; the table just cannot mark saved secrets.
+        Err(_) => Keychain::new(),
+    }
+}
+
+fn shared(
+    future: impl std::future::Future<Output = Result<Arc<Session>>> + Send + 'static,
+) -> Opening {
+    future.boxed().shared()
+}
+
+fn flatten<E: std::fmt::Display>(
+    joined: std::result::Result<Result<Session>, E>,
+) -> Result<Arc<Session>> {
+    match joined {
+        Ok(opened) => opened.map(Arc::new),
+        Err(e) => Err(Error::Unexpected(format!(
+            "opening the profile failed: {e}"
+        ))),
+    }
+}
+
+/// The secret of the key just created, held in Rust while its show-once panel is open, so that
+/// "Copy" and "Save to keychain" act on it here and it never travels back from the webview.
+/// One at a time; forgotten when the panel closes, on a profile switch, or after
+/// [`NEW_SECRET_TTL`].
+#[derive(Default)]
+pub struct NewSecret {
+    held: Mutex<Option<Held>>,
+}
+
+struct Held {
+    profile: String,
+    key_id: String,
+    secret: SecretString,
+    until: Instant,
+}
+
+impl NewSecret {
+    /// Holds `secret` (replacing any other) until `ttl` has passed.
+    pub fn hold(&self, profile: &str, key_id: &str, secret: SecretString, ttl: Duration) {
+        *self.lock() = Some(Held {
+            profile: profile.to_owned(),
+            key_id: key_id.to_owned(),
+            secret,
+            until: Instant::now() + ttl,
+        });
+    }
+
+    /// The held secret of `key_id` and its profile, while it is still held.
+    pub fn get(&self, key_id: &str) -> Result<(String, SecretString)> {
+        let mut held = self.lock();
+        if held.as_ref().is_some_and(|h| h.until <= Instant::now()) {
+            *held = None;
+        }
+        match held.as_ref() {
+            Some(h) if h.key_id == key_id => Ok((h.profile.clone(), h.secret.clone())),
+            _ => Err(Error::NotFound(
+                "this key's secret is no longer held by Keyward (the show-once panel was closed, or \
+                 it was open for more than 5 minutes): copy it from the panel's field instead"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Forgets the secret of `key_id`; `false` when it was not held.
+    pub fn forget(&self, key_id: &str) -> bool {
+        let mut held = self.lock();
+        if held.as_ref().is_some_and(|h| h.key_id == key_id) {
+            *held = None;
+            return true;
+        }
+        false
+    }
+
+    /// Forgets a secret held past its time.
+    pub fn forget_expired(&self) {
+        let mut held = self.lock();
+        if held.as_ref().is_some_and(|h| h.until <= Instant::now()) {
+            *held = None;
+        }
+    }
+
+    pub fn forget_all(&self) {
+        *self.lock() = None;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_new_secret_is_held_for_its_key_only_until_forgotten() {
+        let slot = NewSecret::default();
+        slot.hold(
+            "work",
+            "key_1",
+            SecretString::from("s3cret"),
+            NEW_SECRET_TTL,
+        );
+        let (profile, secret) = slot.get("key_1").unwrap();
+        assert_eq!(profile, "work");
+        assert_eq!(secret.expose_secret(), "s3cret");
+        let other = slot.get("key_2").unwrap_err();
+        assert_eq!(other.code(), keyward_core::ErrorCode::NotFound);
+        assert!(!other.to_string().contains("s3cret"));
+        assert!(!slot.forget("key_2"), "forgetting another key keeps it");
+        assert!(slot.get("key_1").is_ok());
+        assert!(slot.forget("key_1"));
+        assert!(slot.get("key_1").is_err());
+    }
+
+    #[test]
+    fn a_new_secret_expires() {
+        let slot = NewSecret::default();
+        slot.hold(
+            "work",
+            "key_1",
+            SecretString::from("s3cret"),
+            Duration::ZERO,
+        );
+        assert!(slot.get("key_1").is_err());
+        slot.hold(
+            "work",
+            "key_2",
+            SecretString::from("s3cret"),
+            Duration::ZERO,
+        );
+        slot.forget_expired();
+        assert!(slot.lock().is_none());
+        slot.hold(
+            "work",
+            "key_3",
+            SecretString::from("s3cret"),
+            NEW_SECRET_TTL,
+        );
+        slot.forget_expired();
+        assert!(slot.get("key_3").is_ok(), "not yet expired");
+        slot.forget_all();
+        assert!(slot.get("key_3").is_err());
     }
 }

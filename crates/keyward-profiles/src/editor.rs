@@ -6,15 +6,20 @@
 
 use crate::config::{check_profile_name, read_config_text, Config, IMPLICIT_PROFILE};
 use crate::paths::Paths;
-use crate::profile::BackendKind;
+use crate::profile::{
+    BackendKind, BackendSettings, ClerkApiPath, FreeSewingAuthKind, Profile, PropelAuthApiKind,
+};
 use keyward_core::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 use toml_edit::{value, DocumentMut, Item, Table};
 
 /// A profile as the user describes it in `profiles add` or the app's profile form. Only the
 /// keys the backend takes may be set; everything is checked before the file is written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Serializes as the app's profile form sends and shows it (missing fields are `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProfileSpec {
     pub name: String,
     pub backend: String,
@@ -30,6 +35,70 @@ pub struct ProfileSpec {
     pub auth_url: Option<String>,
     /// Local store: its folder.
     pub data_dir: Option<PathBuf>,
+}
+
+impl From<&Profile> for ProfileSpec {
+    /// The spec that [`add_profile`] turns back into the same profile: what the app's profile
+    /// form starts from when editing. Defaults are spelled out (e.g. `api = "backend"`).
+    fn from(profile: &Profile) -> Self {
+        let spec = ProfileSpec {
+            name: profile.name.clone(),
+            backend: profile.kind().as_str().to_owned(),
+            ..ProfileSpec::default()
+        };
+        let subject_text = |s: &Option<keyward_core::Subject>| s.as_ref().map(ToString::to_string);
+        match &profile.settings {
+            BackendSettings::Local { data_dir } => ProfileSpec {
+                data_dir: data_dir.clone(),
+                ..spec
+            },
+            BackendSettings::PropelAuth {
+                url,
+                api,
+                auth_url,
+                subject,
+            } => ProfileSpec {
+                url: Some(url.clone()),
+                api: Some(
+                    match api {
+                        PropelAuthApiKind::Backend => "backend",
+                        PropelAuthApiKind::Frontend => "frontend",
+                    }
+                    .to_owned(),
+                ),
+                auth_url: auth_url.clone(),
+                subject: subject_text(subject),
+                ..spec
+            },
+            BackendSettings::Clerk {
+                url,
+                api_path,
+                subject,
+            } => ProfileSpec {
+                url: Some(url.clone()),
+                api_path: Some(
+                    match api_path {
+                        ClerkApiPath::Root => "/api_keys",
+                        ClerkApiPath::V1 => "/v1/api_keys",
+                    }
+                    .to_owned(),
+                ),
+                subject: subject_text(subject),
+                ..spec
+            },
+            BackendSettings::FreeSewing { url, auth } => ProfileSpec {
+                url: Some(url.clone()),
+                auth: Some(
+                    match auth {
+                        FreeSewingAuthKind::Key => "key",
+                        FreeSewingAuthKind::Jwt => "jwt",
+                    }
+                    .to_owned(),
+                ),
+                ..spec
+            },
+        }
+    }
 }
 
 /// Adds a profile (or replaces it when `replace` is set) and returns the new config.
@@ -214,6 +283,45 @@ mod tests {
         let config = remove_profile(&paths, "acme").unwrap();
         assert_eq!(config.profiles.len(), 2);
         assert_eq!(Config::load(&paths).unwrap(), config);
+    }
+
+    #[test]
+    fn a_profile_turns_back_into_the_spec_that_made_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        let specs = [
+            clerk("acme"),
+            ProfileSpec {
+                name: "propel".into(),
+                backend: "propelauth".into(),
+                url: Some("http://127.0.0.1:9000".into()),
+                api: Some("frontend".into()),
+                subject: Some("org:1f0c".into()),
+                ..Default::default()
+            },
+            ProfileSpec {
+                name: "sewing".into(),
+                backend: "freesewing".into(),
+                url: Some("http://127.0.0.1:8787".into()),
+                auth: Some("key".into()),
+                ..Default::default()
+            },
+            ProfileSpec {
+                name: "team".into(),
+                backend: "local".into(),
+                data_dir: Some(dir.path().join("team")),
+                ..Default::default()
+            },
+        ];
+        for spec in specs {
+            let config = add_profile(&paths, &spec, false).unwrap();
+            let back = ProfileSpec::from(config.profile(Some(&spec.name)).unwrap());
+            let expected = ProfileSpec {
+                api_path: (spec.backend == "clerk").then(|| "/api_keys".to_owned()),
+                ..spec.clone()
+            };
+            assert_eq!(back, expected);
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod paths;
 mod profile;
 
 pub use config::{Config, IMPLICIT_PROFILE};
-pub use credentials::{credential_env_var, CredentialStore, EnvOnly};
+pub use credentials::{credential_env_var, CredentialSource, CredentialStore, EnvOnly};
 pub use editor::{add_profile, remove_profile, set_default_profile, ProfileSpec};
 pub use paths::{Paths, CONFIG_ENV, DATA_DIR_ENV};
 pub use profile::{

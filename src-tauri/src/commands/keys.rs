@@ -1,65 +1,42 @@
-//! One thin command per operation: parse what the webview sent, call the active backend, return
-//! its answer. Errors cross IPC as keyward-core's `{code, message, field?, retry_after?}`, so the
-//! UI can place each message next to the field it names.
+//! Key commands: list, get, create (the one response that carries a secret), revoke, verify.
 
-use crate::state::AppState;
+use super::{non_blank, AppInfo};
+use crate::state::{AppState, NEW_SECRET_TTL};
 use keyward_core::model::validate_name;
 use keyward_core::{
-    revoke_many, ApiKey, Capabilities, CreatedKey, Expiration, ExpiryPreset, ListQuery, NewKey,
-    Page, Result, RevokeOutcome, Subject, Verification,
+    revoke_many, ApiKey, CreatedKey, Error, Expiration, ListQuery, NewKey, Page, Result,
+    RevokeOutcome, Subject, Verification,
 };
-use keyward_profiles::ProfileSummary;
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
-use tauri::State;
+use tauri::{AppHandle, Manager, State};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Revocations in flight at once during a bulk revoke.
 const REVOKE_CONCURRENCY: usize = 8;
 
-/// What the window needs to draw itself for the active profile.
-#[derive(Serialize)]
-pub struct AppInfo {
-    version: &'static str,
-    profile: ProfileSummary,
-    /// The UI adapts to these (owner and description fields, expiry presets, revoke wording).
-    capabilities: Capabilities,
-    /// The preset the create dialog starts on, when the backend offers it.
-    default_expiry: Option<ExpiryPreset>,
-}
-
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
     let session = state.session().await?;
-    Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        profile: session.profile.clone(),
-        capabilities: session.backend.capabilities(),
-        default_expiry: Expiration::default().preset(),
-    })
-}
-
-#[tauri::command]
-pub async fn list_profiles(state: State<'_, AppState>) -> Result<Vec<ProfileSummary>> {
-    let session = state.session().await?;
-    Ok(session.config.summaries(&session.paths))
+    Ok(AppInfo::new(&session, state.clear_after))
 }
 
 #[tauri::command]
 pub async fn list_keys(state: State<'_, AppState>, query: ListQuery) -> Result<Page<ApiKey>> {
     let session = state.session().await?;
-    session.backend.list(&query.validated()?).await
+    session.backend()?.list(&query.validated()?).await
 }
 
 #[tauri::command]
 pub async fn get_key(state: State<'_, AppState>, id: String) -> Result<ApiKey> {
     let session = state.session().await?;
-    session.backend.get(&id).await
+    session.backend()?.get(&id).await
 }
 
 /// The create form as typed: `expires` is a preset name or custom text (`90d`, `12h`, a date);
-/// blank optional fields mean "not given".
+/// `scopes` is one text of scopes separated by commas or spaces; blank optional fields mean
+/// "not given".
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
@@ -69,6 +46,10 @@ pub struct CreateKeyRequest {
     owner: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    level: Option<u8>,
+    #[serde(default)]
+    scopes: Option<String>,
 }
 
 impl CreateKeyRequest {
@@ -80,9 +61,18 @@ impl CreateKeyRequest {
         let owner = non_blank(self.owner)
             .map(|owner| Subject::parse(&owner))
             .transpose()?;
+        let scopes = self
+            .scopes
+            .unwrap_or_default()
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
         Ok(NewKey {
             owner,
             description: non_blank(self.description),
+            level: self.level,
+            scopes,
             ..NewKey::named(name, expiration)
         })
     }
@@ -94,52 +84,123 @@ impl CreateKeyRequest {
 pub struct CreatedKeyResponse {
     key: ApiKey,
     secret: Zeroizing<String>,
+    /// Whether the secret was saved to the keychain as asked; `keychain_error` says why not.
+    saved_to_keychain: bool,
+    keychain_error: Option<Error>,
 }
 
-impl From<CreatedKey> for CreatedKeyResponse {
-    fn from(created: CreatedKey) -> Self {
+impl CreatedKeyResponse {
+    fn new(created: CreatedKey, keychain: Option<Result<()>>) -> Self {
         // The backend's SecretString is wiped as `created` drops at the end of this call.
         CreatedKeyResponse {
             secret: Zeroizing::new(created.secret.expose_secret().to_owned()),
             key: created.key,
+            saved_to_keychain: matches!(keychain, Some(Ok(()))),
+            keychain_error: keychain.and_then(Result::err),
         }
     }
 }
 
 impl Serialize for CreatedKeyResponse {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut created = serializer.serialize_struct("CreatedKey", 2)?;
+        let mut created = serializer.serialize_struct("CreatedKey", 4)?;
         created.serialize_field("key", &self.key)?;
         created.serialize_field("secret", self.secret.as_str())?;
+        created.serialize_field("saved_to_keychain", &self.saved_to_keychain)?;
+        created.serialize_field("keychain_error", &self.keychain_error)?;
         created.end()
     }
 }
 
+/// Creates a key. Its secret is returned once for display, and held in Rust for the show-once
+/// panel's "Copy" and "Save to keychain" (see `NewSecret`); with `save_to_keychain` it is saved
+/// right away, and a keychain failure is reported without failing the create.
 #[tauri::command]
 pub async fn create_key(
+    app: AppHandle,
     state: State<'_, AppState>,
     request: CreateKeyRequest,
+    save_to_keychain: Option<bool>,
 ) -> Result<CreatedKeyResponse> {
     let new_key = request.into_new_key()?;
     let session = state.session().await?;
-    Ok(session.backend.create(new_key).await?.into())
+    let created = session.backend()?.create(new_key).await?;
+    let (profile, id) = (session.name(), created.key.id.clone());
+    state
+        .new_secret
+        .hold(profile, &id, created.secret.clone(), NEW_SECRET_TTL);
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(NEW_SECRET_TTL).await;
+        app.state::<AppState>().new_secret.forget_expired();
+    });
+    let saved = match save_to_keychain.unwrap_or(false) {
+        true => Some(
+            state
+                .keychain
+                .save_key_secret(profile, &id, &created.secret)
+                .await,
+        ),
+        false => None,
+    };
+    Ok(CreatedKeyResponse::new(created, saved))
 }
 
+#[derive(Serialize)]
+pub struct RevokeResponse {
+    outcomes: Vec<RevokeOutcome>,
+    /// Keys whose saved secret was deleted from the keychain.
+    forgotten: Vec<String>,
+    /// Why saved secrets could not be deleted (the revokes themselves still happened).
+    keychain_error: Option<Error>,
+}
+
+/// Revokes keys; with `forget_saved`, also deletes the saved secret of each revoked key that has
+/// one in the keychain.
 #[tauri::command]
 pub async fn revoke_keys(
     state: State<'_, AppState>,
     ids: Vec<String>,
     reason: Option<String>,
-) -> Result<Vec<RevokeOutcome>> {
+    forget_saved: Option<bool>,
+) -> Result<RevokeResponse> {
     let session = state.session().await?;
     let reason = non_blank(reason);
-    Ok(revoke_many(
-        session.backend.as_ref(),
+    let outcomes = revoke_many(
+        session.backend()?.as_ref(),
         &ids,
         reason.as_deref(),
         REVOKE_CONCURRENCY,
     )
-    .await)
+    .await;
+    let mut forgotten = Vec::new();
+    let mut keychain_error = None;
+    if forget_saved.unwrap_or(false) {
+        let saved = state.keychain.index().map(|index| {
+            let _ = index.reload();
+            index.ids(session.name())
+        });
+        let revoked = outcomes
+            .iter()
+            .filter(|o| o.is_ok() && saved.as_ref().is_some_and(|s| s.contains(&o.id)));
+        for outcome in revoked {
+            match state
+                .keychain
+                .forget_key_secret(session.name(), &outcome.id)
+                .await
+            {
+                Ok(_) => forgotten.push(outcome.id.clone()),
+                Err(e) => {
+                    keychain_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    Ok(RevokeResponse {
+        outcomes,
+        forgotten,
+        keychain_error,
+    })
 }
 
 #[tauri::command]
@@ -149,11 +210,7 @@ pub async fn verify_key(state: State<'_, AppState>, secret: String) -> Result<Ve
     let secret = SecretString::from(typed.trim());
     typed.zeroize();
     let session = state.session().await?;
-    session.backend.verify(&secret).await
-}
-
-fn non_blank(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+    session.backend()?.verify(&secret).await
 }
 
 #[cfg(test)]
@@ -168,6 +225,8 @@ mod tests {
             expires: expires.into(),
             owner: owner.map(Into::into),
             description: Some("  ".into()),
+            level: None,
+            scopes: None,
         }
     }
 
@@ -189,6 +248,24 @@ mod tests {
         let custom = request("ci", "90d", Some("")).into_new_key().unwrap();
         assert_eq!(custom.expiration, Expiration::parse("90d").unwrap());
         assert_eq!(custom.owner, None);
+    }
+
+    #[test]
+    fn levels_and_scopes_reach_the_new_key() {
+        let new = CreateKeyRequest {
+            level: Some(3),
+            scopes: Some(" read:keys, write:keys  admin,,".into()),
+            ..request("ci", "OneMonth", None)
+        }
+        .into_new_key()
+        .unwrap();
+        assert_eq!(new.level, Some(3));
+        assert_eq!(new.scopes, ["read:keys", "write:keys", "admin"]);
+        assert!(request("ci", "OneMonth", None)
+            .into_new_key()
+            .unwrap()
+            .scopes
+            .is_empty());
     }
 
     #[test]
@@ -229,8 +306,14 @@ mod tests {
             },
             secret: SecretString::from("kw_secret"),
         };
-        let json = serde_json::to_value(CreatedKeyResponse::from(created)).unwrap();
+        let json = serde_json::to_value(CreatedKeyResponse::new(
+            created,
+            Some(Err(Error::KeychainUnavailable("no keychain".into()))),
+        ))
+        .unwrap();
         assert_eq!(json["secret"], "kw_secret");
         assert_eq!(json["key"]["id"], "key_1");
+        assert_eq!(json["saved_to_keychain"], false);
+        assert_eq!(json["keychain_error"]["code"], "keychain_unavailable");
     }
 }

@@ -1,0 +1,55 @@
+//! One thin command per operation: parse what the webview sent, call a crate, return its answer.
+//! Errors cross IPC as keyward-core's `{code, message, field?, retry_after?}`, so the UI can
+//! place each message next to the field it names.
+
+pub mod keys;
+pub mod profiles;
+pub mod secrets;
+
+use crate::state::Session;
+use keyward_core::{Capabilities, Error, Expiration, ExpiryPreset};
+use keyward_profiles::ProfileSummary;
+use serde::Serialize;
+
+/// What the window needs to draw itself for the active profile.
+#[derive(Serialize)]
+pub struct AppInfo {
+    version: &'static str,
+    profile: ProfileSummary,
+    /// The UI adapts to these (owner, level, scopes and description fields, expiry presets,
+    /// revoke wording, columns); `None` when the backend could not be opened.
+    capabilities: Option<Capabilities>,
+    /// Why the profile's backend could not be opened (e.g. no credential yet).
+    backend_error: Option<Error>,
+    /// The preset the create dialog starts on, when the backend offers it.
+    default_expiry: Option<ExpiryPreset>,
+    /// The clipboard countdown, in seconds.
+    clear_after_secs: u64,
+}
+
+impl AppInfo {
+    fn new(session: &Session, clear_after: std::time::Duration) -> AppInfo {
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            profile: session.profile.clone(),
+            capabilities: session.backend().ok().map(|b| b.capabilities()),
+            backend_error: session.backend_error().cloned(),
+            default_expiry: Expiration::default().preset(),
+            clear_after_secs: clear_after.as_secs(),
+        }
+    }
+}
+
+/// Runs blocking work (config files, the local store, the keychain's sync API) off the async
+/// runtime's worker threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> keyward_core::Result<T> + Send + 'static,
+) -> keyward_core::Result<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Unexpected(format!("a background task failed: {e}")))?
+}
+
+fn non_blank(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}

@@ -1,0 +1,241 @@
+//! Profile commands: list, switch, the profile editor (add, edit, remove, default), credentials
+//! in the keychain, and PropelAuth's sign-in window.
+
+use super::{blocking, AppInfo};
+use crate::signin;
+use crate::state::AppState;
+use keyward_core::{Error, Result};
+use keyward_profiles::{
+    add_profile, remove_profile as remove_from_config,
+    set_default_profile as set_default_in_config, Config, CredentialSource, Paths, ProfileSpec,
+    ProfileSummary,
+};
+use keyward_remote::HttpOptions;
+use keyward_vault::Keychain;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use tauri::{AppHandle, State};
+use zeroize::Zeroize;
+
+/// Every profile of the config file, and which one the window works on.
+#[derive(Serialize)]
+pub struct ProfileList {
+    /// `None` when no profile could be opened (a broken config).
+    active: Option<String>,
+    profiles: Vec<ProfileSummary>,
+}
+
+async fn profile_list(state: &AppState) -> Result<ProfileList> {
+    let active = state.session().await.ok().map(|s| s.name().to_owned());
+    let profiles = blocking(|| {
+        let paths = Paths::from_env()?;
+        Ok(Config::load(&paths)?.summaries(&paths))
+    })
+    .await?;
+    Ok(ProfileList { active, profiles })
+}
+
+/// Read fresh from the config file, so edits made by the CLI meanwhile show up.
+#[tauri::command]
+pub async fn list_profiles(state: State<'_, AppState>) -> Result<ProfileList> {
+    profile_list(&state).await
+}
+
+/// Makes `name` the active profile, reopening its backend on a blocking thread.
+#[tauri::command]
+pub async fn switch_profile(state: State<'_, AppState>, name: String) -> Result<AppInfo> {
+    let session = state.switch(name).await?;
+    Ok(AppInfo::new(&session, state.clear_after))
+}
+
+/// The profile editor's view of a profile: its settings and where its credential comes from.
+/// Never the credential itself.
+#[derive(Serialize)]
+pub struct ProfileForm {
+    spec: ProfileSpec,
+    credential: Option<CredentialSource>,
+    /// Why the credential's state is unknown (e.g. the keychain is unavailable).
+    credential_error: Option<Error>,
+}
+
+#[tauri::command]
+pub async fn profile_form(state: State<'_, AppState>, name: String) -> Result<ProfileForm> {
+    let keychain = state.keychain.clone();
+    blocking(move || {
+        let paths = Paths::from_env()?;
+        let config = Config::load(&paths)?;
+        let profile = config.profile(Some(&name))?;
+        let (credential, credential_error) = split(profile.credential_source(&keychain));
+        Ok(ProfileForm {
+            spec: ProfileSpec::from(profile),
+            credential,
+            credential_error,
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+pub struct SavedProfile {
+    profiles: ProfileList,
+    credential: Option<CredentialSource>,
+    /// Why `credential` is unknown (e.g. the keychain is unavailable).
+    credential_source_error: Option<Error>,
+    /// The profile was saved, but the credential typed with it was not (malformed, or the
+    /// keychain refused it).
+    credential_error: Option<Error>,
+}
+
+/// Adds a profile (or, with `replace`, changes one) in the config file; a non-blank
+/// `credential` goes to the keychain, never to the file. Errors name their field
+/// (`name`, `backend`, `url`, or `profiles.NAME.url` from the config check); a credential that
+/// does not fit the profile, or that the keychain refused, comes back as `credential_error`.
+#[tauri::command]
+pub async fn save_profile(
+    state: State<'_, AppState>,
+    spec: ProfileSpec,
+    replace: bool,
+    credential: Option<String>,
+) -> Result<SavedProfile> {
+    // Into a SecretString at once; the String IPC handed us is wiped.
+    let credential = credential
+        .map(|mut typed| {
+            let secret = SecretString::from(typed.trim());
+            typed.zeroize();
+            secret
+        })
+        .filter(|c| !c.expose_secret().is_empty());
+    let name = spec.name.clone();
+    let candidate = credential.clone();
+    // The settings first; then the credential's shape is checked against them (e.g. FreeSewing's
+    // KEY:SECRET) without a request, so a malformed one is refused before it is stored.
+    let (needs_credential, mut credential_error) = blocking(move || {
+        let paths = Paths::from_env()?;
+        let config = add_profile(&paths, &spec, replace)?;
+        let profile = config.profile(Some(&spec.name))?;
+        let malformed = match &candidate {
+            Some(c) if profile.needs_credential() => profile
+                .open_backend_with_credential(&paths, c, HttpOptions::default())
+                .err(),
+            _ => None,
+        };
+        Ok((profile.needs_credential(), malformed))
+    })
+    .await?;
+    // The local store takes no credential: one typed for it is dropped, not stored.
+    let to_save = credential.filter(|_| needs_credential && credential_error.is_none());
+    if let Some(credential) = to_save {
+        credential_error = state
+            .keychain
+            .save_credential(&name, &credential)
+            .await
+            .err();
+    }
+    let (credential, source_error) = credential_source(&state.keychain, name).await;
+    Ok(SavedProfile {
+        profiles: profile_list(&state).await?,
+        credential,
+        credential_source_error: source_error,
+        credential_error,
+    })
+}
+
+/// Deletes the profile's credential from the keychain.
+#[tauri::command]
+pub async fn forget_credential(
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<Option<CredentialSource>> {
+    state.keychain.forget_credential(&name).await?;
+    let (credential, error) = credential_source(&state.keychain, name).await;
+    match error {
+        Some(e) => Err(e),
+        None => Ok(credential),
+    }
+}
+
+#[derive(Serialize)]
+pub struct RemovedProfile {
+    profiles: ProfileList,
+    /// The profile is gone from the config, but its credential could not be deleted.
+    keychain_error: Option<Error>,
+}
+
+/// Removes a profile from the config and its credential from the keychain. The profile in use
+/// cannot be removed.
+#[tauri::command]
+pub async fn remove_profile(state: State<'_, AppState>, name: String) -> Result<RemovedProfile> {
+    if state.session().await.is_ok_and(|s| s.name() == name) {
+        return Err(Error::invalid(
+            "profile",
+            format!("'{name}' is the profile in use: switch to another profile first"),
+        ));
+    }
+    let removed = name.clone();
+    blocking(move || {
+        remove_from_config(&Paths::from_env()?, &removed)?;
+        Ok(())
+    })
+    .await?;
+    let keychain_error = state.keychain.forget_credential(&name).await.err();
+    Ok(RemovedProfile {
+        profiles: profile_list(&state).await?,
+        keychain_error,
+    })
+}
+
+#[tauri::command]
+pub async fn set_default_profile(state: State<'_, AppState>, name: String) -> Result<ProfileList> {
+    blocking(move || {
+        set_default_in_config(&Paths::from_env()?, &name)?;
+        Ok(())
+    })
+    .await?;
+    profile_list(&state).await
+}
+
+/// Opens the sign-in window of a PropelAuth frontend profile and waits until the session works;
+/// the session cookie is then saved as the profile's credential in the keychain.
+#[tauri::command]
+pub async fn sign_in(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<Option<CredentialSource>> {
+    let looked_up = name.clone();
+    let (paths, profile) = blocking(move || {
+        let paths = Paths::from_env()?;
+        let profile = Config::load(&paths)?.profile(Some(&looked_up))?.clone();
+        Ok((paths, profile))
+    })
+    .await?;
+    signin::sign_in(&app, &paths, &profile, &state.keychain).await?;
+    let (credential, error) = credential_source(&state.keychain, name).await;
+    match error {
+        Some(e) => Err(e),
+        None => Ok(credential),
+    }
+}
+
+async fn credential_source(
+    keychain: &Keychain,
+    name: String,
+) -> (Option<CredentialSource>, Option<Error>) {
+    let keychain = keychain.clone();
+    split(
+        blocking(move || {
+            let paths = Paths::from_env()?;
+            Config::load(&paths)?
+                .profile(Some(&name))?
+                .credential_source(&keychain)
+        })
+        .await,
+    )
+}
+
+fn split<T>(result: Result<T>) -> (Option<T>, Option<Error>) {
+    match result {
+        Ok(value) => (Some(value), None),
+        Err(e) => (None, Some(e)),
+    }
+}

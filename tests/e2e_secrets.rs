@@ -1,0 +1,267 @@
+//! End-to-end tests of a new secret leaving the app safely: the OS keychain (a real
+//! gnome-keyring Secret Service) and the clipboard (a real X clipboard, read with xclip), driven
+//! through the real window. Ignored by default; they need a display and a Secret Service:
+//!
+//!     cargo build -p keyward-app && scripts/with-secret-service xvfb-run -a \
+//!       cargo test -p keyward-tests --test e2e_secrets -- --ignored --test-threads=1
+//!
+//! The clipboard countdown is shortened to 3 s through `KEYWARD_CLEAR_AFTER`. Every step
+//! saves a screenshot under target/e2e-screenshots/.
+
+#[allow(dead_code)]
+mod e2e_support;
+
+use e2e_support::{
+    click, css, ensure, screenshot, wait_clipboard, wait_hidden, wait_js, wait_text, wait_visible,
+    AppSession, Outcome,
+};
+use fantoccini::Client;
+use std::process::Command;
+
+/// One app at a time: there is one clipboard per display, and two CPU cores.
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const CLEAR_AFTER_SECS: &str = "3";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display (xvfb-run), a Secret Service, tauri-driver and WebKitWebDriver; run with --ignored"]
+async fn save_to_keychain_copy_countdown_then_copy_from_keychain() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = AppSession::launch_with(
+        &dir.path().join("data"),
+        &dir.path().join("config.toml"),
+        &[("KEYWARD_CLEAR_AFTER", CLEAR_AFTER_SECS)],
+    )
+    .await;
+    // No panics while the session is open: a panic would skip close() and orphan the app.
+    let result = keychain_and_clipboard(&app.client).await;
+    app.close().await;
+    if let Err(e) = result {
+        panic!("e2e failed: {e:?}");
+    }
+}
+
+async fn keychain_and_clipboard(client: &Client) -> Outcome {
+    wait_visible(client, "#empty-state").await?;
+
+    // Create a key with "Save the secret to the OS keychain" ticked.
+    click(client, "#new-key").await?;
+    wait_visible(client, "#key-name").await?;
+    client
+        .find(css("#key-name"))
+        .await?
+        .send_keys("laptop")
+        .await?;
+    click(client, "#key-save-keychain").await?;
+    screenshot(client, "30-create-save-to-keychain").await?;
+    click(client, "#create-submit").await?;
+
+    // The show-once panel says it is saved; the keychain has it under keyward / local/<id>.
+    wait_visible(client, "#secret-value").await?;
+    let secret = client
+        .find(css("#secret-value"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    ensure(
+        secret.starts_with("kw_"),
+        "no secret in the show-once panel",
+    )?;
+    wait_text(client, "#secret-keychain-status", |t| {
+        t.contains("In the OS keychain")
+    })
+    .await?;
+    let button = wait_visible(client, "#secret-save").await?;
+    ensure(
+        button == "Saved to keychain",
+        format!("save button: {button:?}"),
+    )?;
+    let id = key_id_of(client, "laptop").await?;
+    let found = secret_tool_search()?;
+    ensure(
+        found.contains(&format!("local/{id}")),
+        format!("secret-tool search does not list local/{id}"),
+    )?;
+
+    // Copy: the secret is on the X clipboard, and the countdown shows, then clears it.
+    click(client, "#secret-copy").await?;
+    wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+        t.starts_with("Clipboard clears in") && t.ends_with(" s")
+    })
+    .await?;
+    screenshot(client, "31-secret-copied-countdown").await?;
+    wait_clipboard("the new secret", |t| t == Some(secret.as_str())).await?;
+    wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+        t == "Clipboard cleared."
+    })
+    .await?;
+    wait_clipboard("nothing of ours", |t| t != Some(secret.as_str())).await?;
+    screenshot(client, "32-clipboard-cleared").await?;
+
+    // Close the panel: the secret is gone from the page, and Rust has forgotten its copy.
+    click(client, "#secret-ack").await?;
+    click(client, "#secret-close").await?;
+    wait_js(
+        client,
+        "the show-once panel to close",
+        "return !document.querySelector('#secret-dialog').open && !document.querySelector('#secret-value');",
+        vec![],
+    )
+    .await?;
+    let forgotten = client
+        .execute(
+            "return window.__TAURI_INTERNALS__.invoke('copy_new_secret', { keyId: arguments[0] })
+                 .then(() => 'copied', (e) => e.code);",
+            vec![serde_json::json!(id)],
+        )
+        .await?;
+    ensure(
+        forgotten == "not_found",
+        format!("copy_new_secret after close: {forgotten}"),
+    )?;
+
+    // The row is marked and offers Copy from the keychain.
+    let row = format!("#keys-table tbody tr[data-id=\"{id}\"]");
+    wait_text(client, &format!("{row} .saved-mark"), |t| t == "Keychain").await?;
+    click(client, &format!("{row} .copy-saved")).await?;
+    wait_text(client, "#clipboard-toast .clipboard-text", |t| {
+        t.starts_with("Clipboard clears in")
+    })
+    .await?;
+    screenshot(client, "33-copied-from-keychain").await?;
+    wait_clipboard("the secret from the keychain", |t| {
+        t == Some(secret.as_str())
+    })
+    .await?;
+    // "Clear now" clears at once.
+    click(client, "#clipboard-toast .clipboard-clear").await?;
+    wait_text(client, "#clipboard-toast .clipboard-text", |t| {
+        t == "Clipboard cleared."
+    })
+    .await?;
+    wait_clipboard("nothing of ours", |t| t != Some(secret.as_str())).await?;
+
+    // Revoking offers to delete the saved secret (ticked), and does.
+    click(client, &format!("{row} .revoke")).await?;
+    wait_visible(client, "#revoke-forget-field").await?;
+    ensure(
+        client
+            .find(css("#revoke-forget"))
+            .await?
+            .is_selected()
+            .await?,
+        "deleting the saved secret is not ticked by default",
+    )?;
+    screenshot(client, "34-revoke-forget-secret").await?;
+    click(client, "#revoke-confirm").await?;
+    wait_text(client, &format!("{row} .badge"), |t| t == "Revoked").await?;
+    wait_hidden(client, &format!("{row} .saved-mark")).await?;
+    ensure(
+        !secret_tool_search()?.contains(&format!("local/{id}")),
+        "the keychain still holds the revoked key's secret",
+    )?;
+    screenshot(client, "35-revoked-secret-forgotten").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display (xvfb-run), tauri-driver and WebKitWebDriver; run with --ignored"]
+async fn without_a_keychain_the_key_is_still_created_and_the_panel_says_why() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A session bus that does not exist: no Secret Service.
+    let app = AppSession::launch_with(
+        &dir.path().join("data"),
+        &dir.path().join("config.toml"),
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/keyward-e2e-bus",
+        )],
+    )
+    .await;
+    let result = async {
+        let client = &app.client;
+        wait_visible(client, "#empty-state").await?;
+        click(client, "#new-key").await?;
+        wait_visible(client, "#key-name").await?;
+        client
+            .find(css("#key-name"))
+            .await?
+            .send_keys("no keychain")
+            .await?;
+        click(client, "#key-save-keychain").await?;
+        click(client, "#create-submit").await?;
+        wait_visible(client, "#secret-value").await?;
+        let message = wait_visible(client, "#secret-keychain-error").await?;
+        ensure(
+            message.starts_with("Not saved to the keychain") && message.contains("Secret Service"),
+            format!("keychain message: {message:?}"),
+        )?;
+        ensure(
+            wait_visible(client, "#secret-save").await? == "Save to keychain",
+            "the panel claims the secret was saved",
+        )?;
+        screenshot(client, "36-keychain-unavailable").await?;
+        // Copy still works, and the key was created.
+        click(client, "#secret-copy").await?;
+        wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+            t.starts_with("Clipboard clears in")
+        })
+        .await?;
+        click(client, "#secret-ack").await?;
+        click(client, "#secret-close").await?;
+        wait_text(client, "#pager-range", |t| t == "1–1 of 1").await?;
+        Ok::<_, e2e_support::Failure>(())
+    }
+    .await;
+    app.close().await;
+    if let Err(e) = result {
+        panic!("e2e failed: {e:?}");
+    }
+}
+
+/// The id of the listed key named `name`.
+async fn key_id_of(client: &Client, name: &str) -> Outcome<String> {
+    let id = client
+        .execute(
+            "const row = [...document.querySelectorAll('#keys-table tbody tr')]
+                 .find((r) => r.querySelector('.key-name')?.textContent === arguments[0]);
+             return row ? row.dataset.id : null;",
+            vec![serde_json::json!(name)],
+        )
+        .await?;
+    match id {
+        serde_json::Value::String(id) => Ok(id),
+        // The table reloads when the panel closes; before that, ask the backend.
+        _ => {
+            let page = client
+                .execute_async(
+                    "const done = arguments[1];
+                     window.__TAURI_INTERNALS__.invoke('list_keys', { query: { search: arguments[0],
+                         status: 'all', sort: 'created', descending: true, page: 0, limit: 5 } })
+                       .then((p) => done(p.items.find((k) => k.name === arguments[0])?.id ?? null),
+                             () => done(null));",
+                    vec![serde_json::json!(name)],
+                )
+                .await?;
+            page.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no key named {name:?}").into())
+        }
+    }
+}
+
+/// The keychain as another program sees it: `secret-tool search --all service keyward`.
+/// secret-tool prints attributes (the account) on stderr and the rest on stdout.
+fn secret_tool_search() -> Outcome<String> {
+    let output = Command::new("timeout")
+        .args(["10", "secret-tool", "search", "--all", "service", "keyward"])
+        .output()?;
+    Ok(format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
+}
