@@ -27,6 +27,8 @@ struct Emulators {
     clerk: Emulator,
     sewing: Emulator,
     propel: Emulator,
+    /// A loopback port nothing listens on: a backend that is down.
+    down_port: u16,
 }
 
 impl Emulators {
@@ -41,6 +43,10 @@ impl Emulators {
             propel: Emulator::start(Flavor::PropelAuth)
                 .await
                 .expect("propelauth emulator"),
+            down_port: std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port(),
         };
         // A few keys for the Clerk user, so its table looks like one in use.
         for prefix in ["ci-deploy-", "staging-worker-", "laptop-"] {
@@ -80,11 +86,17 @@ api = "backend"
 backend = "propelauth"
 url = "{propel_url}"
 api = "frontend"
+
+[profiles.down]
+backend = "clerk"
+url = "http://127.0.0.1:{down_port}"
+subject = "user:{clerk_user}"
 "#,
             clerk_url = self.clerk.base_url(),
             clerk_user = clerk.user_id,
             sewing_url = self.sewing.base_url(),
             propel_url = self.propel.base_url(),
+            down_port = self.down_port,
         )
     }
 
@@ -124,6 +136,7 @@ async fn every_backend_through_its_profile() {
         &[
             ("KEYWARD_CREDENTIAL_CLERK", &clerk_key),
             ("KEYWARD_CREDENTIAL_PROPEL", &propel_key),
+            ("KEYWARD_CREDENTIAL_DOWN", &clerk_key),
         ],
     )
     .await;
@@ -171,6 +184,7 @@ async fn scenario(client: &Client, emulators: &Emulators) -> Outcome {
         .await?;
     wait_hidden(client, "#profile-menu").await?;
 
+    backend_down(client, emulators).await?;
     clerk(client, emulators).await?;
     freesewing(client, emulators).await?;
     propelauth_backend(client, emulators).await?;
@@ -244,6 +258,36 @@ async fn row_id(client: &Client, name: &str) -> Outcome<String> {
     id.as_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("no row for {name:?}").into())
+}
+
+/// A backend that is down: a clean `network` message in the window, no credential in it, and
+/// the app keeps working on the other profiles.
+async fn backend_down(client: &Client, emulators: &Emulators) -> Outcome {
+    let credential = &emulators.clerk.credentials().clerk().unwrap().secret_key;
+    switch_to(client, "down").await?;
+    let message = wait_visible(client, "#list-error").await?;
+    ensure(
+        message.contains("cannot reach")
+            && message.contains(&format!("127.0.0.1:{}", emulators.down_port)),
+        format!("backend-down message: {message:?}"),
+    )?;
+    ensure(
+        !message.contains(credential.as_str()),
+        "the message shows the credential",
+    )?;
+    ensure(
+        !client
+            .find(css("#empty-state"))
+            .await?
+            .is_displayed()
+            .await?,
+        "a backend that is down is shown as empty",
+    )?;
+    screenshot(client, "39-backend-down").await?;
+    switch_to(client, "local").await?;
+    wait_visible(client, "#empty-state").await?;
+    wait_hidden(client, "#list-error").await?;
+    Ok(())
 }
 
 async fn clerk(client: &Client, emulators: &Emulators) -> Outcome {

@@ -138,6 +138,9 @@ export class KeysTable {
       const banner = $('#list-error');
       banner.textContent = `Could not load keys: ${error.message}`;
       show(banner, true);
+      // Neither another profile's rows nor "No keys yet": we do not know what is there.
+      this.tbody.replaceChildren();
+      show($('#empty-state'), false);
     } finally {
       if (request === this.latestRequest) this.table.removeAttribute('aria-busy');
     }
