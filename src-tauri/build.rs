@@ -25,6 +25,8 @@ fn main() {
             "clear_clipboard",
             "clipboard_state",
             "saved_secret_ids",
+            "get_settings",
+            "save_settings",
         ]),
     ))
     .expect("tauri-build failed");

@@ -12,8 +12,8 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, screenshot, wait_clipboard, wait_hidden, wait_js, wait_text, wait_visible,
-    AppSession, Outcome,
+    click, css, ensure, fill, screenshot, wait_clipboard, wait_hidden, wait_js, wait_text,
+    wait_visible, AppSession, Outcome,
 };
 use fantoccini::Client;
 use std::process::Command;
@@ -220,6 +220,122 @@ async fn without_a_keychain_the_key_is_still_created_and_the_panel_says_why() {
     if let Err(e) = result {
         panic!("e2e failed: {e:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display (xvfb-run), tauri-driver and WebKitWebDriver; run with --ignored"]
+async fn settings_change_the_clipboard_countdown_and_the_config_file() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("config.toml");
+    std::fs::write(
+        &config_file,
+        "# my keys\ndefault_profile = \"local\"\n\n[profiles.local]\nbackend = \"local\"\n",
+    )
+    .unwrap();
+    // An empty KEYWARD_CLEAR_AFTER is no override, whatever the test's own environment says.
+    let app = AppSession::launch_with(
+        &dir.path().join("data"),
+        &config_file,
+        &[("KEYWARD_CLEAR_AFTER", "")],
+    )
+    .await;
+    let result = settings_countdown(&app.client, &config_file).await;
+    app.close().await;
+    if let Err(e) = result {
+        panic!("e2e failed: {e:?}");
+    }
+}
+
+async fn settings_countdown(client: &Client, config_file: &std::path::Path) -> Outcome {
+    wait_visible(client, "#empty-state").await?;
+    let value_is = |want: &'static str| {
+        wait_js(
+            client,
+            "the countdown setting to load",
+            "return document.querySelector('#settings-clear-after').value === arguments[0];",
+            vec![serde_json::json!(want)],
+        )
+    };
+
+    // The gear opens Settings on today's countdown (20 s); Esc closes it and saves nothing.
+    click(client, "#settings-button").await?;
+    wait_visible(client, "#settings-clear-after").await?;
+    value_is("20").await?;
+    client
+        .find(css("#settings-clear-after"))
+        .await?
+        .send_keys(&fantoccini::key::Key::Escape.to_string())
+        .await?;
+    wait_js(
+        client,
+        "Esc to close Settings",
+        "return !document.querySelector('#settings-dialog').open;",
+        vec![],
+    )
+    .await?;
+
+    // Out of range: the error sits next to the field, and the dialog stays open.
+    click(client, "#settings-button").await?;
+    value_is("20").await?;
+    fill(client, "#settings-clear-after", "0").await?;
+    click(client, "#settings-save").await?;
+    let error = wait_visible(client, "#settings-clear-after-error").await?;
+    ensure(error.contains("1 to 3600"), format!("error: {error:?}"))?;
+    screenshot(client, "37-settings-out-of-range").await?;
+
+    // 4 s: saved in the config file, comments kept.
+    fill(client, "#settings-clear-after", "4").await?;
+    click(client, "#settings-save").await?;
+    wait_js(
+        client,
+        "Settings to close after saving",
+        "return !document.querySelector('#settings-dialog').open;",
+        vec![],
+    )
+    .await?;
+    let text = std::fs::read_to_string(config_file)?;
+    ensure(
+        text.contains("clipboard_clear_seconds = 4") && text.contains("# my keys"),
+        format!("config file after saving: {text:?}"),
+    )?;
+
+    // The next copy counts down from 4 s.
+    click(client, "#new-key").await?;
+    wait_visible(client, "#key-name").await?;
+    fill(client, "#key-name", "short countdown").await?;
+    click(client, "#create-submit").await?;
+    wait_visible(client, "#secret-value").await?;
+    click(client, "#secret-copy").await?;
+    let shown = wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+        t.starts_with("Clipboard clears in")
+    })
+    .await?;
+    let secs: u64 = shown
+        .trim_start_matches("Clipboard clears in ")
+        .trim_end_matches(" s")
+        .parse()
+        .map_err(|_| format!("countdown text: {shown:?}"))?;
+    ensure((1..=4).contains(&secs), format!("countdown: {shown:?}"))?;
+    screenshot(client, "38-settings-countdown-4s").await?;
+    wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+        t == "Clipboard cleared."
+    })
+    .await?;
+
+    // Reopened, Settings shows the saved value.
+    click(client, "#secret-ack").await?;
+    click(client, "#secret-close").await?;
+    wait_js(
+        client,
+        "the show-once panel to close",
+        "return !document.querySelector('#secret-dialog').open;",
+        vec![],
+    )
+    .await?;
+    click(client, "#settings-button").await?;
+    value_is("4").await?;
+    Ok(())
 }
 
 /// The id of the listed key named `name`.

@@ -61,3 +61,7 @@ export const copySavedSecret = (keyId) => invoke('copy_saved_secret', { keyId })
 export const clearClipboard = () => invoke('clear_clipboard', {});
 export const clipboardState = () => invoke('clipboard_state', {});
 export const savedSecretIds = () => invoke('saved_secret_ids', {});
+
+// Settings: the clipboard countdown ({clipboard_clear_seconds}), kept in the config file.
+export const getSettings = () => invoke('get_settings', {});
+export const saveSettings = (settings) => invoke('save_settings', { settings });

@@ -7,6 +7,7 @@ import { KeysTable } from './keys-table.js';
 import { CreateDialog, RevokeDialog, SecretPanel } from './dialogs.js';
 import { ProfileSwitcher, ProfilesDialog } from './profiles.js';
 import { ClipboardStatus } from './clipboard.js';
+import { SettingsDialog } from './settings.js';
 import { clearDetails, clearVerifyResult, refreshDetails, setupVerify, showDetails } from './panels.js';
 
 let info = null;
@@ -159,6 +160,8 @@ document.addEventListener('keydown', (event) => {
 });
 
 $('#new-key').addEventListener('click', () => createDialog.open());
+const settingsDialog = new SettingsDialog();
+$('#settings-button').addEventListener('click', () => settingsDialog.open());
 setupVerify();
 
 async function start() {

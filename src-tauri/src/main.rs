@@ -53,6 +53,8 @@ fn main() {
             commands::secrets::clear_clipboard,
             commands::secrets::clipboard_state,
             commands::secrets::saved_secret_ids,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
         ])
         .build(tauri::generate_context!())
         .expect("Keyward could not start its window");

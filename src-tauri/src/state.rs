@@ -6,11 +6,13 @@ use keyward_core::{Error, KeyBackend, Result};
 use keyward_profiles::{Config, Paths, Profile, ProfileSummary};
 use keyward_vault::{Keychain, SafeClipboard, SavedSecretIndex, DEFAULT_CLEAR_AFTER};
 use secrecy::SecretString;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Overrides the clipboard countdown (whole seconds), read once at startup; the same variable
-/// as the CLI's. Zero (the CLI's "leave it") is ignored: the app always clears.
+/// as the CLI's. Zero (the CLI's "leave it") is ignored: the app always clears. Without it the
+/// config file's `clipboard_clear_seconds` is used, else 20 s; saving Settings replaces it live.
 pub const CLEAR_AFTER_ENV: &str = "KEYWARD_CLEAR_AFTER";
 
 /// How long the secret of a new key stays available to "Copy" and "Save to keychain" when the
@@ -65,7 +67,8 @@ pub struct AppState {
     pub keychain: Keychain,
     /// The one clipboard handle of the process (on X11 the owner serves the content).
     pub clipboard: SafeClipboard,
-    pub clear_after: Duration,
+    /// The countdown of the next copy, in whole seconds (changed by `save_settings`).
+    clear_after_secs: AtomicU64,
     pub new_secret: NewSecret,
 }
 
@@ -77,6 +80,13 @@ impl AppState {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|&secs| secs > 0)
             .map(Duration::from_secs)
+            // A config that cannot be read is reported by the session; the countdown defaults.
+            .or_else(|| {
+                Paths::from_env()
+                    .and_then(|paths| Config::load(&paths))
+                    .ok()
+                    .and_then(|config| config.clipboard_clear_after())
+            })
             .unwrap_or(DEFAULT_CLEAR_AFTER);
         let keychain = keychain();
         let opening = {
@@ -87,9 +97,20 @@ impl AppState {
             session: RwLock::new(shared(async move { flatten(opening.await) })),
             keychain,
             clipboard: SafeClipboard::with_clear_after(clear_after),
-            clear_after,
+            clear_after_secs: AtomicU64::new(clear_after.as_secs()),
             new_secret: NewSecret::default(),
         }
+    }
+
+    /// The countdown the next copy starts.
+    pub fn clear_after(&self) -> Duration {
+        Duration::from_secs(self.clear_after_secs.load(Ordering::Relaxed))
+    }
+
+    /// Makes `clear_after` the countdown of the next copy.
+    pub fn set_clear_after(&self, clear_after: Duration) {
+        self.clear_after_secs
+            .store(clear_after.as_secs(), Ordering::Relaxed);
     }
 
     /// The active session, once opened, or the error that stopped it from opening.

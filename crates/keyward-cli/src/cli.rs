@@ -19,7 +19,8 @@ Environment:
   KEYWARD_CONFIG, KEYWARD_DATA_DIR   where the config file and the data live
   KEYWARD_PROFILE                    the profile to use (like --profile)
   KEYWARD_CREDENTIAL_<PROFILE>       a remote profile's credential (overrides the keychain)
-  KEYWARD_CLEAR_AFTER                default seconds before a copied secret is cleared (20)
+  KEYWARD_CLEAR_AFTER                default seconds before a copied secret is cleared (over
+                                     the config's clipboard_clear_seconds; else 20)
   KEYWARD_HTTP_TIMEOUT_MS            how long one HTTP attempt may take (default 20000)
 
 Exit status:
@@ -145,7 +146,8 @@ pub struct CreateArgs {
     /// Copy the secret to the clipboard instead of printing it, and wait until it is cleared.
     #[arg(long)]
     pub copy: bool,
-    /// Seconds before the clipboard is cleared (default 20, or KEYWARD_CLEAR_AFTER); 0 leaves it.
+    /// Seconds before the clipboard is cleared (default: KEYWARD_CLEAR_AFTER, else the config
+    /// file's clipboard_clear_seconds, else 20); 0 leaves it.
     #[arg(long, value_name = "SECS", requires = "copy")]
     pub clear_after: Option<String>,
 }
@@ -173,7 +175,8 @@ pub struct RevokeArgs {
 pub struct CopyArgs {
     /// The key's id.
     pub id: String,
-    /// Seconds before the clipboard is cleared (default 20, or KEYWARD_CLEAR_AFTER); 0 leaves it.
+    /// Seconds before the clipboard is cleared (default: KEYWARD_CLEAR_AFTER, else the config
+    /// file's clipboard_clear_seconds, else 20); 0 leaves it.
     #[arg(long, value_name = "SECS")]
     pub clear_after: Option<String>,
 }

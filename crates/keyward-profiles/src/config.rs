@@ -9,14 +9,20 @@ use keyward_core::{Error, Result, Subject};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use toml::Spanned;
 
 pub const IMPLICIT_PROFILE: &str = "local";
+
+/// The range of `clipboard_clear_seconds`, in whole seconds.
+pub const CLIPBOARD_CLEAR_SECONDS: std::ops::RangeInclusive<u64> = 1..=3600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub default_profile: String,
     pub profiles: BTreeMap<String, Profile>,
+    /// `clipboard_clear_seconds`: the clipboard countdown, when the file sets one.
+    pub clipboard_clear_seconds: Option<u64>,
     /// The file it came from; `None` when no file exists and the implicit profile is used.
     pub source: Option<PathBuf>,
 }
@@ -25,6 +31,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     default_profile: Option<Spanned<String>>,
+    clipboard_clear_seconds: Option<Spanned<i64>>,
     #[serde(default)]
     profiles: BTreeMap<String, Spanned<ProfileFile>>,
 }
@@ -54,6 +61,7 @@ impl Config {
         Config {
             default_profile: IMPLICIT_PROFILE.to_owned(),
             profiles: BTreeMap::from([(IMPLICIT_PROFILE.to_owned(), local)]),
+            clipboard_clear_seconds: None,
             source: None,
         }
     }
@@ -74,6 +82,26 @@ impl Config {
             let message = e.message().trim_end_matches('\n').replace('\n', "; ");
             located(text, path, start, &field, &message)
         })?;
+        let clipboard_clear_seconds = match file.clipboard_clear_seconds {
+            None => None,
+            Some(secs) => match u64::try_from(*secs.get_ref()) {
+                Ok(n) if CLIPBOARD_CLEAR_SECONDS.contains(&n) => Some(n),
+                _ => {
+                    let message = format!(
+                        "must be a whole number of seconds from {} to {}",
+                        CLIPBOARD_CLEAR_SECONDS.start(),
+                        CLIPBOARD_CLEAR_SECONDS.end()
+                    );
+                    return Err(located(
+                        text,
+                        path,
+                        secs.span().start,
+                        "clipboard_clear_seconds",
+                        &message,
+                    ));
+                }
+            },
+        };
         let mut profiles = BTreeMap::new();
         for (name, table) in file.profiles {
             let start = table.span().start;
@@ -116,8 +144,14 @@ impl Config {
         Ok(Config {
             default_profile,
             profiles,
+            clipboard_clear_seconds,
             source: Some(path.to_path_buf()),
         })
+    }
+
+    /// The clipboard countdown the file sets (`clipboard_clear_seconds`), if any.
+    pub fn clipboard_clear_after(&self) -> Option<Duration> {
+        self.clipboard_clear_seconds.map(Duration::from_secs)
     }
 
     /// The named profile, or the default one for `None`.
@@ -527,6 +561,30 @@ auth = "jwt"
         }
         let err = parse("[profiles.\"bad name\"]\nbackend = \"local\"\n").unwrap_err();
         assert_eq!(err.field(), Some("profiles"));
+    }
+
+    #[test]
+    fn clipboard_clear_seconds_is_read_and_checked() {
+        let config =
+            parse("clipboard_clear_seconds = 45\n[profiles.local]\nbackend = \"local\"\n").unwrap();
+        assert_eq!(
+            config.clipboard_clear_after(),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(parse("").unwrap().clipboard_clear_after(), None);
+        assert_eq!(Config::implicit().clipboard_clear_after(), None);
+        for bad in ["0", "3601", "-5", "2.5", "\"20\""] {
+            let text = format!("# comment\n\nclipboard_clear_seconds = {bad}\n");
+            let err = parse(&text).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(
+                err.field(),
+                Some("clipboard_clear_seconds"),
+                "{bad}: {message}"
+            );
+            assert!(message.contains("/etc/keyward.toml"), "{message}");
+            assert!(message.contains("line 3,"), "{bad}: {message}");
+        }
     }
 
     #[test]

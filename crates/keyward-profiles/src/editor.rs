@@ -4,7 +4,9 @@
 //! parse, check the edited text with the same parser that reads it, and replace the file
 //! atomically (temporary file + rename), so a failed edit never leaves a half-written config.
 
-use crate::config::{check_profile_name, read_config_text, Config, IMPLICIT_PROFILE};
+use crate::config::{
+    check_profile_name, read_config_text, Config, CLIPBOARD_CLEAR_SECONDS, IMPLICIT_PROFILE,
+};
 use crate::paths::Paths;
 use crate::profile::{
     BackendKind, BackendSettings, ClerkApiPath, FreeSewingAuthKind, Profile, PropelAuthApiKind,
@@ -161,6 +163,25 @@ pub fn set_default_profile(paths: &Paths, name: &str) -> Result<Config> {
     Config::load(paths)?.profile(Some(name))?;
     edit(paths, |doc| {
         doc["default_profile"] = value(name);
+        Ok(())
+    })
+}
+
+/// Sets `clipboard_clear_seconds` (whole seconds, 1 to 3600), the clipboard countdown.
+pub fn set_clipboard_clear_seconds(paths: &Paths, secs: u64) -> Result<Config> {
+    if !CLIPBOARD_CLEAR_SECONDS.contains(&secs) {
+        return Err(Error::invalid(
+            "clipboard_clear_seconds",
+            format!(
+                "must be a whole number of seconds from {} to {}",
+                CLIPBOARD_CLEAR_SECONDS.start(),
+                CLIPBOARD_CLEAR_SECONDS.end()
+            ),
+        ));
+    }
+    let secs = i64::try_from(secs).expect("at most 3600");
+    edit(paths, |doc| {
+        doc["clipboard_clear_seconds"] = value(secs);
         Ok(())
     })
 }
@@ -339,6 +360,51 @@ mod tests {
         assert!(text.contains("# my keys"), "{text}");
         assert!(text.contains("# offline"), "{text}");
         assert!(text.contains("[profiles.acme]"), "{text}");
+    }
+
+    #[test]
+    fn clipboard_clear_seconds_is_set_keeping_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        std::fs::create_dir_all(paths.config_file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &paths.config_file,
+            "# my keys\ndefault_profile = \"local\"\n[profiles.local]\nbackend = \"local\" # offline\n",
+        )
+        .unwrap();
+        let config = set_clipboard_clear_seconds(&paths, 45).unwrap();
+        assert_eq!(
+            config.clipboard_clear_after(),
+            Some(std::time::Duration::from_secs(45))
+        );
+        let config = set_clipboard_clear_seconds(&paths, 4).unwrap();
+        assert_eq!(config.clipboard_clear_seconds, Some(4));
+        let text = std::fs::read_to_string(&paths.config_file).unwrap();
+        assert!(text.contains("# my keys"), "{text}");
+        assert!(text.contains("# offline"), "{text}");
+        assert_eq!(
+            text.matches("clipboard_clear_seconds = 4\n").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(Config::load(&paths).unwrap(), config);
+        assert_eq!(config.profiles.len(), 1);
+
+        for bad in [0, 3601] {
+            let err = set_clipboard_clear_seconds(&paths, bad).unwrap_err();
+            assert_eq!(err.field(), Some("clipboard_clear_seconds"), "{err}");
+            assert_eq!(std::fs::read_to_string(&paths.config_file).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn clipboard_clear_seconds_starts_a_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(&dir);
+        let config = set_clipboard_clear_seconds(&paths, 30).unwrap();
+        assert_eq!(config.clipboard_clear_seconds, Some(30));
+        assert_eq!(config.default_profile, "local");
+        assert_eq!(Config::load(&paths).unwrap(), config);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! The config is TOML at the platform config dir (`KEYWARD_CONFIG` overrides the path):
 //! ```toml
 //! default_profile = "local"
+//! clipboard_clear_seconds = 20   # optional: the clipboard countdown, 1 to 3600 s
 //! [profiles.local]
 //! backend = "local"
 //! [profiles.acme-clerk]
@@ -23,9 +24,11 @@ mod editor;
 mod paths;
 mod profile;
 
-pub use config::{Config, IMPLICIT_PROFILE};
+pub use config::{Config, CLIPBOARD_CLEAR_SECONDS, IMPLICIT_PROFILE};
 pub use credentials::{credential_env_var, CredentialSource, CredentialStore, EnvOnly};
-pub use editor::{add_profile, remove_profile, set_default_profile, ProfileSpec};
+pub use editor::{
+    add_profile, remove_profile, set_clipboard_clear_seconds, set_default_profile, ProfileSpec,
+};
 pub use paths::{Paths, CONFIG_ENV, DATA_DIR_ENV};
 pub use profile::{
     BackendKind, BackendSettings, ClerkApiPath, FreeSewingAuthKind, Profile, ProfileSummary,

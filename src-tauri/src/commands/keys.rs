@@ -19,7 +19,7 @@ const REVOKE_CONCURRENCY: usize = 8;
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
     let session = state.session().await?;
-    Ok(AppInfo::new(&session, state.clear_after))
+    Ok(AppInfo::new(&session, state.clear_after()))
 }
 
 #[tauri::command]

@@ -5,6 +5,7 @@
 pub mod keys;
 pub mod profiles;
 pub mod secrets;
+pub mod settings;
 
 use crate::state::Session;
 use keyward_core::{Capabilities, Error, Expiration, ExpiryPreset};

@@ -45,7 +45,7 @@ pub async fn list_profiles(state: State<'_, AppState>) -> Result<ProfileList> {
 #[tauri::command]
 pub async fn switch_profile(state: State<'_, AppState>, name: String) -> Result<AppInfo> {
     let session = state.switch(name).await?;
-    Ok(AppInfo::new(&session, state.clear_after))
+    Ok(AppInfo::new(&session, state.clear_after()))
 }
 
 /// The profile editor's view of a profile: its settings and where its credential comes from.

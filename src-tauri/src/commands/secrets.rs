@@ -26,7 +26,10 @@ impl From<CopyTicket> for Copied {
 }
 
 fn copy(state: &AppState, secret: &SecretString) -> Result<Copied> {
-    Ok(state.clipboard.copy_secret(secret, None)?.into())
+    Ok(state
+        .clipboard
+        .copy_secret(secret, Some(state.clear_after()))?
+        .into())
 }
 
 /// "Copy" in the show-once panel.

@@ -23,7 +23,9 @@ pub fn run(session: &Session, args: CreateArgs, json: bool) -> Result<Exit> {
         save_to_keychain: args.save_to_keychain,
         copy: args
             .copy
-            .then(|| clipboard::clear_after(args.clear_after.as_deref()))
+            .then(|| {
+                clipboard::clear_after(args.clear_after.as_deref(), session.clipboard_clear_after)
+            })
             .transpose()?,
     };
     let new = new_key(args)?;

@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             let session = Session {
                 profile: config.profile(name)?,
                 paths: &paths,
+                clipboard_clear_after: config.clipboard_clear_after(),
             };
             match command {
                 KeysCommand::List(args) => list::run(&session, args, json),
@@ -53,6 +54,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
 pub struct Session<'a> {
     profile: &'a Profile,
     paths: &'a Paths,
+    /// The config file's `clipboard_clear_seconds`, below `--clear-after` and the env var.
+    clipboard_clear_after: Option<Duration>,
 }
 
 impl Session<'_> {

@@ -16,7 +16,8 @@ use zeroize::Zeroizing;
 /// `keys copy ID`: copies the saved secret and waits until the clipboard is cleared.
 pub fn copy(session: &Session, args: CopyArgs, json: bool) -> Result<Exit> {
     let id = super::key_id(&args.id)?;
-    let clear_after = clipboard::clear_after(args.clear_after.as_deref())?;
+    let clear_after =
+        clipboard::clear_after(args.clear_after.as_deref(), session.clipboard_clear_after)?;
     // The clipboard first: no point in taking the secret out of the keychain for nothing.
     let copier = Copier::open(clear_after)?;
     let secret = saved_secret(session, id)?;
