@@ -44,6 +44,7 @@ async fn save_to_keychain_copy_countdown_then_copy_from_keychain() {
 
 async fn keychain_and_clipboard(client: &Client) -> Outcome {
     wait_visible(client, "#empty-state").await?;
+    record_ipc_responses(client).await?;
 
     // Create a key with "Save the secret to the OS keychain" ticked.
     click(client, "#new-key").await?;
@@ -163,6 +164,61 @@ async fn keychain_and_clipboard(client: &Client) -> Outcome {
         "the keychain still holds the revoked key's secret",
     )?;
     screenshot(client, "35-revoked-secret-forgotten").await?;
+
+    // Of every IPC response of the scenario (create, save, copy, list, copy from the keychain,
+    // revoke), only the one create response carried the secret.
+    let carried = client
+        .execute(
+            "return window.__keywardIpcLog.filter((e) => e.body.includes(arguments[0])).map((e) => e.command);",
+            vec![serde_json::json!(secret)],
+        )
+        .await?;
+    let commands = client
+        .execute(
+            "return window.__keywardIpcLog.map((e) => e.command);",
+            vec![],
+        )
+        .await?;
+    ensure(
+        carried == serde_json::json!(["create_key"]),
+        format!("responses carrying the secret: {carried} (of {commands})"),
+    )?;
+    for command in [
+        "create_key",
+        "copy_new_secret",
+        "list_keys",
+        "copy_saved_secret",
+        "revoke_keys",
+    ] {
+        ensure(
+            commands
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == command)),
+            format!("the IPC log missed {command}: {commands}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Records every IPC response the webview receives, so the test can read them afterwards. Tauri's
+/// `invoke` is not replaceable, but on Linux it sends each command as a `fetch` to
+/// `ipc://localhost/<command>`, looked up on each call: wrapping `fetch` sees every answer.
+async fn record_ipc_responses(client: &Client) -> Outcome {
+    client
+        .execute(
+            "const send = window.fetch.bind(window);
+             window.__keywardIpcLog = [];
+             window.fetch = async (input, init) => {
+                 const response = await send(input, init);
+                 const url = String(input && input.url ? input.url : input);
+                 const command = decodeURIComponent(url.split('/').pop().split('?')[0]);
+                 const body = await response.clone().text();
+                 window.__keywardIpcLog.push({ command, body });
+                 return response;
+             };",
+            vec![],
+        )
+        .await?;
     Ok(())
 }
 
