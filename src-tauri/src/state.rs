@@ -141,12 +141,17 @@ impl AppState {
 }
 
 /// The app's keychain, with the saved-secret index in the data dir when there is one.
+/// On a desktop, a locked keyring answers a keychain call with an unlock prompt: the limit must
+/// leave the user time to type their password. Failures without a prompt (no Secret Service, a
+/// locked keyring with no display) still answer within milliseconds.
+const KEYCHAIN_TIME_LIMIT: Duration = Duration::from_secs(60);
+
 fn keychain() -> Keychain {
-    let index = Paths::from_env().and_then(|paths| SavedSecretIndex::open(paths.data_dir));
-    match index {
-        Ok(index) => Keychain::new().with_index(index),
+    let keychain = Keychain::new().with_timeout(KEYCHAIN_TIME_LIMIT);
+    match Paths::from_env().and_then(|paths| SavedSecretIndex::open(paths.data_dir)) {
+        Ok(index) => keychain.with_index(index),
         // Without an index the keychain still works; the table just cannot mark saved secrets.
-        Err(_) => Keychain::new(),
+        Err(_) => keychain,
     }
 }
 
