@@ -9,7 +9,9 @@
 #[allow(dead_code)]
 mod e2e_support;
 
-use e2e_support::{css, ensure, screenshot, wait_js, wait_text, wait_visible, AppSession, Outcome};
+use e2e_support::{
+    css, ensure, field_value, screenshot, wait_js, wait_text, wait_visible, AppSession, Outcome,
+};
 use fantoccini::key::Key;
 use fantoccini::Client;
 use serde_json::json;
@@ -70,12 +72,7 @@ async fn key_lifecycle(client: &Client) -> Outcome {
 
     // The show-once panel: the secret, the warning, and no way out but the acknowledgement.
     wait_visible(client, "#secret-value").await?;
-    let secret = client
-        .find(css("#secret-value"))
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
+    let secret = field_value(client, "#secret-value").await?;
     ensure(
         secret.starts_with("kw_") && secret.len() == 41,
         format!("unexpected secret shape ({} chars)", secret.len()),

@@ -16,8 +16,8 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, fill, screenshot, wait_hidden, wait_text, wait_visible, AppSession,
-    Outcome, STEP_TIMEOUT,
+    click, css, ensure, field_value, fill, listed_key_id, screenshot, wait_hidden, wait_text,
+    wait_visible, AppSession, Outcome, STEP_TIMEOUT,
 };
 use fantoccini::Client;
 use keyward_emulators::{Emulator, Flavor, SeedOwner, SeedSpec};
@@ -247,16 +247,8 @@ async fn create_key(
 }
 
 async fn row_id(client: &Client, name: &str) -> Outcome<String> {
-    let id = client
-        .execute(
-            "const row = [...document.querySelectorAll('#keys-table tbody tr')]
-                 .find((r) => r.querySelector('.key-name')?.textContent === arguments[0]);
-             return row ? row.dataset.id : null;",
-            vec![serde_json::json!(name)],
-        )
-        .await?;
-    id.as_str()
-        .map(str::to_owned)
+    listed_key_id(client, name)
+        .await?
         .ok_or_else(|| format!("no row for {name:?}").into())
 }
 
@@ -397,12 +389,7 @@ async fn freesewing(client: &Client, emulators: &Emulators) -> Outcome {
         t == "Stored in the OS keychain."
     })
     .await?;
-    let typed = client
-        .find(css("#pf-credential"))
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
+    let typed = field_value(client, "#pf-credential").await?;
     ensure(
         typed.is_empty(),
         "the credential stays in the field after saving",

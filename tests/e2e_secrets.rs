@@ -12,8 +12,8 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, fill, screenshot, wait_clipboard, wait_hidden, wait_js, wait_text,
-    wait_visible, AppSession, Outcome,
+    click, css, ensure, field_value, fill, listed_key_id, screenshot, wait_clipboard, wait_hidden,
+    wait_js, wait_text, wait_visible, AppSession, Outcome,
 };
 use fantoccini::Client;
 use std::process::Command;
@@ -60,12 +60,7 @@ async fn keychain_and_clipboard(client: &Client) -> Outcome {
 
     // The show-once panel says it is saved; the keychain has it under keyward / local/<id>.
     wait_visible(client, "#secret-value").await?;
-    let secret = client
-        .find(css("#secret-value"))
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
+    let secret = field_value(client, "#secret-value").await?;
     ensure(
         secret.starts_with("kw_"),
         "no secret in the show-once panel",
@@ -396,18 +391,10 @@ async fn settings_countdown(client: &Client, config_file: &std::path::Path) -> O
 
 /// The id of the listed key named `name`.
 async fn key_id_of(client: &Client, name: &str) -> Outcome<String> {
-    let id = client
-        .execute(
-            "const row = [...document.querySelectorAll('#keys-table tbody tr')]
-                 .find((r) => r.querySelector('.key-name')?.textContent === arguments[0]);
-             return row ? row.dataset.id : null;",
-            vec![serde_json::json!(name)],
-        )
-        .await?;
-    match id {
-        serde_json::Value::String(id) => Ok(id),
+    match listed_key_id(client, name).await? {
+        Some(id) => Ok(id),
         // The table reloads when the panel closes; before that, ask the backend.
-        _ => {
+        None => {
             let page = client
                 .execute_async(
                     "const done = arguments[1];

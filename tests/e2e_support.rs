@@ -179,6 +179,29 @@ pub fn css(selector: &str) -> Locator<'_> {
     Locator::Css(selector)
 }
 
+/// The `value` of the form field at `selector` (e.g. the show-once panel's `#secret-value`).
+pub async fn field_value(client: &Client, selector: &str) -> Outcome<String> {
+    Ok(client
+        .find(css(selector))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default())
+}
+
+/// The id of the key named `name` in the key table, if that row is on the page.
+pub async fn listed_key_id(client: &Client, name: &str) -> Outcome<Option<String>> {
+    let id = client
+        .execute(
+            "const row = [...document.querySelectorAll('#keys-table tbody tr')]
+                 .find((r) => r.querySelector('.key-name')?.textContent === arguments[0]);
+             return row ? row.dataset.id : null;",
+            vec![serde_json::json!(name)],
+        )
+        .await?;
+    Ok(id.as_str().map(str::to_owned))
+}
+
 /// Waits until `selector` exists and is displayed, then returns its text.
 pub async fn wait_visible(client: &Client, selector: &str) -> Outcome<String> {
     wait_text(client, selector, |_| true).await
