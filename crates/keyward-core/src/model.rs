@@ -267,19 +267,34 @@ pub enum SortField {
     Expires,
     Name,
     LastUsed,
+    /// By owner (`org:…` before `user:…`, then by id); keys without an owner last.
+    Owner,
+    /// Active, expired, revoked.
+    Status,
 }
 
 impl SortField {
+    pub const ALL: [SortField; 6] = [
+        SortField::Created,
+        SortField::Expires,
+        SortField::Name,
+        SortField::LastUsed,
+        SortField::Owner,
+        SortField::Status,
+    ];
+
     pub fn parse(text: &str) -> Result<Self> {
         match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "created" => Ok(SortField::Created),
             "expires" => Ok(SortField::Expires),
             "name" => Ok(SortField::Name),
             "last-used" => Ok(SortField::LastUsed),
+            "owner" => Ok(SortField::Owner),
+            "status" => Ok(SortField::Status),
             _ => Err(Error::invalid(
                 "sort",
                 format!(
-                    "'{}' is not a sort order: use created, expires, name or last-used",
+                    "'{}' is not a sort order: use created, expires, name, last-used, owner or status",
                     printable(text)
                 ),
             )),
@@ -298,6 +313,13 @@ pub struct ListQuery {
     pub descending: bool,
     pub page: u32,
     pub limit: u32,
+    /// Only active keys that expire within this many days from now (never-expiring keys never
+    /// match).
+    pub expires_within_days: Option<u32>,
+    /// Only keys that were never used.
+    pub never_used: bool,
+    /// Only keys not used in this many days (never-used keys included).
+    pub unused_for_days: Option<u32>,
 }
 
 impl Default for ListQuery {
@@ -310,6 +332,9 @@ impl Default for ListQuery {
             descending: true,
             page: 0,
             limit: 50,
+            expires_within_days: None,
+            never_used: false,
+            unused_for_days: None,
         }
     }
 }
@@ -345,6 +370,9 @@ impl ListQuery {
         }
         Ok(self)
     }
+
+    /// Days in a day-count filter: up to ten years.
+    pub const MAX_FILTER_DAYS: u32 = 3650;
 
     pub fn offset(&self) -> u64 {
         self.page as u64 * self.limit as u64

@@ -166,6 +166,9 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
         SortField::Expires => "ifnull(expires_at, 9223372036854775807)",
         SortField::Name => "name COLLATE NOCASE",
         SortField::LastUsed => "last_used_at",
+        // TODO(issue 5, listing): owner/status indexes.
+        SortField::Owner => "owner",
+        SortField::Status => "created_at",
     };
     let page = format!(
         concat!(

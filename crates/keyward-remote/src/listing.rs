@@ -135,6 +135,8 @@ fn sort_keys(keys: &mut [ApiKey], sort: SortField, descending: bool) {
             SortField::Expires => cmp_never_last(a.expires_at, b.expires_at),
             SortField::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
             SortField::LastUsed => a.last_used_at.cmp(&b.last_used_at),
+            // TODO(issue 5, listing): real owner/status ordering.
+            SortField::Owner | SortField::Status => Ordering::Equal,
         };
         let ordering = by_field.then_with(|| a.id.cmp(&b.id));
         if descending {

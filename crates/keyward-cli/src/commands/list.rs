@@ -76,6 +76,7 @@ fn query(args: ListArgs) -> Result<ListQuery> {
         descending: !args.asc,
         page,
         limit: args.limit,
+        ..ListQuery::default()
     }
     .validated()
 }
