@@ -12,7 +12,9 @@ pub mod key_format;
 pub mod model;
 
 pub use backend::{Capabilities, KeyBackend, RevokeKind};
-pub use bulk::{revoke_many, RevokeOutcome};
+pub use bulk::{
+    revoke_bulk, revoke_many, BulkOptions, BulkProgress, CancelFlag, RevokeOutcome, RevokeStatus,
+};
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use expiration::{Expiration, ExpiryPreset};
 pub use model::{
