@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::expiration::ExpiryPreset;
-use crate::model::{ApiKey, CreatedKey, ListQuery, NewKey, Page, Verification};
+use crate::model::{ApiKey, CreatedKey, ListQuery, NewKey, Page, Subject, Verification};
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -67,4 +67,19 @@ pub trait KeyBackend: Send + Sync {
     async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey>;
 
     async fn verify(&self, secret: &SecretString) -> Result<Verification>;
+
+    /// The distinct owners of this backend's keys, sorted as written (`org:…` before `user:…`),
+    /// for an owner picker. By default this walks the listing (all statuses, pages of 1000);
+    /// backends that can ask their store directly do.
+    async fn owners(&self) -> Result<Vec<Subject>> {
+        let query = ListQuery {
+            limit: ListQuery::MAX_LIMIT,
+            ..ListQuery::default()
+        };
+        let keys = crate::filter::list_all(self, &query, 4).await?;
+        let mut owners: Vec<Subject> = keys.into_iter().filter_map(|key| key.owner).collect();
+        owners.sort_by(|a, b| (a.kind(), a.id()).cmp(&(b.kind(), b.id())));
+        owners.dedup();
+        Ok(owners)
+    }
 }

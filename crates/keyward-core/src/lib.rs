@@ -8,6 +8,7 @@ pub mod backend;
 pub mod bulk;
 pub mod error;
 pub mod expiration;
+pub mod filter;
 pub mod key_format;
 pub mod model;
 
@@ -17,6 +18,7 @@ pub use bulk::{
 };
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use expiration::{Expiration, ExpiryPreset};
+pub use filter::{list_all, page_locally, sort_keys};
 pub use model::{
     ApiKey, CreatedKey, KeyStatus, ListQuery, NewKey, Page, SortField, StatusFilter, Subject,
     Verification,
