@@ -132,6 +132,10 @@ struct SeedBody {
     owner: SeedOwner,
     name_prefix: Option<String>,
     expiring_within_days: Option<u32>,
+    #[serde(default)]
+    owners: usize,
+    #[serde(default)]
+    usage_mix: bool,
 }
 
 /// Large enough for the UI's 100k-row tests, small enough to keep a typo from eating the memory.
@@ -147,6 +151,8 @@ async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     }
     let mut spec = SeedSpec::new(body.count, body.owner);
     spec.expiring_within_days = body.expiring_within_days;
+    spec.owners = body.owners;
+    spec.usage_mix = body.usage_mix;
     if let Some(prefix) = body.name_prefix {
         spec.name_prefix = prefix;
     }

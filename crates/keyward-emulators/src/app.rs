@@ -12,7 +12,7 @@ use crate::clerk::Clerk;
 use crate::faults::{FaultSwitch, Faults};
 use crate::freesewing::FreeSewing;
 use crate::propelauth::PropelAuth;
-use crate::seed::SeedSpec;
+use crate::seed::{SeedAccount, SeedSpec};
 use crate::stats::Stats;
 use crate::store::Clock;
 use crate::{admin, faults, Credentials, Flavor};
@@ -73,6 +73,15 @@ impl Shared {
 }
 
 impl Backend {
+    /// The accounts that can own seeded keys (`SeedSpec::owners`), in round-robin order.
+    pub(crate) fn seed_accounts(&self) -> Vec<SeedAccount> {
+        match self {
+            Backend::PropelAuth(_) => crate::propelauth::accounts(),
+            Backend::Clerk(_) => crate::clerk::accounts(),
+            Backend::FreeSewing(b) => b.accounts(),
+        }
+    }
+
     pub(crate) fn flavor(&self) -> Flavor {
         match self {
             Backend::PropelAuth(_) => Flavor::PropelAuth,

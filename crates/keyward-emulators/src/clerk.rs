@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::http::{bearer_token, json as respond, json_body, query_pairs, too_many_requests};
-use crate::seed::{SeedOwner, SeedSpec};
+use crate::seed::{SeedAccount, SeedOwner, SeedSpec};
 use crate::store::{random_hex, Clock, KeyStore};
 use crate::Credentials;
 
@@ -39,6 +39,26 @@ const SECRET_KEY: &str = "sk_test_keywardEmulatorInstanceSecretKey0001";
 const SESSION_TOKEN: &str = "sess_token_keywardEmulatorSessionOfAda0001";
 const USER_ID: &str = "user_2keywardEmulatorAda00000001";
 const ORG_ID: &str = "org_2keywardEmulatorAcme0000001";
+/// More accounts of the instance, for keys of several owners (`SeedSpec::owners`). Ada's session
+/// may not act for them.
+const OTHER_USER_ID: &str = "user_2keywardEmulatorGrace000001";
+const OTHER_ORG_ID: &str = "org_2keywardEmulatorGlobex00001";
+
+/// Every account that can own keys, in the order `SeedSpec::owners` spreads keys over them.
+pub(crate) fn accounts() -> Vec<SeedAccount> {
+    [
+        (SeedOwner::User, USER_ID),
+        (SeedOwner::Org, ORG_ID),
+        (SeedOwner::User, OTHER_USER_ID),
+        (SeedOwner::Org, OTHER_ORG_ID),
+    ]
+    .into_iter()
+    .map(|(kind, id)| SeedAccount {
+        kind,
+        id: id.to_owned(),
+    })
+    .collect()
+}
 
 const CREATE_FIELDS: &[&str] = &[
     "name",
@@ -152,20 +172,18 @@ impl Clerk {
     }
 
     pub(crate) fn seed(&self, spec: &SeedSpec, first: usize) -> Vec<String> {
-        let subject = match spec.owner {
-            SeedOwner::User => USER_ID,
-            SeedOwner::Org => ORG_ID,
-        };
+        let accounts = accounts();
         let now = self.clock.now();
         let mut keys = self.keys();
         (0..spec.count)
             .map(|index| {
                 let id = new_id();
+                let created = spec.created(index, now).timestamp_millis();
                 let record = ApiKey {
                     id: id.clone(),
                     key_type: "api_key".to_owned(),
                     name: spec.name(first, index),
-                    subject: subject.to_owned(),
+                    subject: spec.owner_of(index, &accounts).id.clone(),
                     description: None,
                     claims: Value::Null,
                     scopes: Vec::new(),
@@ -173,9 +191,9 @@ impl Clerk {
                     revocation_reason: None,
                     expiration: spec.expiry(index, now).map(|at| at.timestamp_millis()),
                     created_by: None,
-                    last_used_at: None,
-                    created_at: now.timestamp_millis(),
-                    updated_at: now.timestamp_millis(),
+                    last_used_at: spec.last_used(index, now).map(|at| at.timestamp_millis()),
+                    created_at: created,
+                    updated_at: created,
                 };
                 keys.insert(&id, &new_secret(), record);
                 id
@@ -213,7 +231,10 @@ impl Clerk {
 /// Whether `caller` may act for `subject`: the instance for every existing subject, a session for
 /// its user and that user's org. Unknown subjects are 404 for the instance, 403 for a session.
 fn check_subject(caller: Caller, subject: &str) -> Result<(), Response> {
-    let known = subject == USER_ID || subject == ORG_ID;
+    let known = match caller {
+        Caller::Instance => [USER_ID, ORG_ID, OTHER_USER_ID, OTHER_ORG_ID].contains(&subject),
+        Caller::Session => subject == USER_ID || subject == ORG_ID,
+    };
     match (known, caller) {
         (true, _) => Ok(()),
         (false, Caller::Instance) => Err(not_found(&format!(
@@ -807,6 +828,11 @@ mod tests {
     fn seeded_ids_match_the_spec_regexes() {
         assert!(is_subject(USER_ID, Caller::Session));
         assert!(is_subject(ORG_ID, Caller::Session));
+        for account in accounts() {
+            assert!(is_subject(&account.id, Caller::Instance), "{}", account.id);
+            assert!(check_subject(Caller::Instance, &account.id).is_ok());
+        }
+        assert!(check_subject(Caller::Session, OTHER_ORG_ID).is_err());
         assert!(SECRET_KEY.starts_with("sk_test_"));
         assert!(check_id(&new_id()).is_ok());
         assert!(!is_subject(

@@ -48,7 +48,7 @@ pub use clerk::ClerkCredentials;
 pub use faults::{Faults, RateLimit};
 pub use freesewing::FreeSewingCredentials;
 pub use propelauth::PropelAuthCredentials;
-pub use seed::{SeedOwner, SeedSpec};
+pub use seed::{SeedAccount, SeedOwner, SeedSpec};
 
 /// Which backend an emulator speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -209,6 +209,13 @@ impl Emulator {
 
     pub fn seed_with(&self, spec: &SeedSpec) -> Vec<String> {
         self.shared.seed(spec)
+    }
+
+    /// The accounts seeded keys can belong to, in the order [`SeedSpec::owners`] spreads keys
+    /// over them (after `owner`'s own account): PropelAuth and Clerk have two users and two orgs
+    /// (the seeded user is a member of the first org only); FreeSewing has its one user.
+    pub fn seed_accounts(&self) -> Vec<SeedAccount> {
+        self.shared.backend.seed_accounts()
     }
 
     /// Moves the emulator's clock forward (key expiry, JWT lifetimes), so tests need not sleep.

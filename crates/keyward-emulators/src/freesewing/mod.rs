@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::http::{basic_credentials, bearer_token, json as respond, json_body, too_many_requests};
-use crate::seed::SeedSpec;
+use crate::seed::{SeedAccount, SeedOwner, SeedSpec};
 use crate::store::{random_bytes, random_hex, uuid_v4, Clock, KeyStore};
 use crate::Credentials;
 
@@ -205,25 +205,40 @@ impl FreeSewing {
             .with_state(self)
     }
 
-    /// Seeded keys belong to the seeded user (FreeSewing has no orgs), with levels 1 to 4.
+    /// Its one account that owns keys: the seeded user (the admin's keys are not seeded).
+    pub(crate) fn accounts(&self) -> Vec<SeedAccount> {
+        vec![SeedAccount {
+            kind: SeedOwner::User,
+            id: USERS[0].id.to_string(),
+        }]
+    }
+
+    /// Seeded keys belong to the seeded user (FreeSewing has no orgs, and lists only the caller's
+    /// keys, so `SeedSpec::owners` does not apply), with levels 1 to 4.
     pub(crate) fn seed(&self, spec: &SeedSpec, first: usize) -> Vec<String> {
         let now = self.clock.now();
         let mut keys = self.keys();
         (0..spec.count)
             .map(|index| {
                 let id = uuid_v4();
+                let last_seen = spec.last_used(index, now);
                 let key = ApiKey {
                     id: id.clone(),
                     name: spec.name(first, index),
                     level: 1 + (index % 4) as u8,
-                    created_at: now,
+                    created_at: spec.created(index, now),
                     // Every FreeSewing key expires: "never" becomes the 365-day maximum.
                     expires_at: spec
                         .expiry(index, now)
                         .unwrap_or(now + chrono::Duration::days(365)),
                     user_id: USERS[0].id,
-                    calls: 0,
-                    last_seen: None,
+                    // Used keys were called a few times; how often does not matter.
+                    calls: if last_seen.is_some() {
+                        1 + (index % 50) as u64
+                    } else {
+                        0
+                    },
+                    last_seen,
                 };
                 keys.insert(&id, &random_hex(32), key);
                 id

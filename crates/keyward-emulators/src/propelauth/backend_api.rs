@@ -232,7 +232,9 @@ fn list(
 }
 
 fn find_user_by_email(email: &str) -> Option<&'static super::User> {
-    USER.email.eq_ignore_ascii_case(email).then_some(&USER)
+    [&USER, &super::OTHER_USER]
+        .into_iter()
+        .find(|user| user.email.eq_ignore_ascii_case(email))
 }
 
 /// Archived keys (deleted or expired) can still be read.

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::http::{json as respond, too_many_requests};
-use crate::seed::{SeedOwner, SeedSpec};
+use crate::seed::{SeedAccount, SeedOwner, SeedSpec};
 use crate::store::{random_hex, Clock, KeyStore};
 use crate::Credentials;
 
@@ -72,6 +72,15 @@ const USER: User = User {
     last_name: "Lovelace",
 };
 
+/// Another user of the project, for keys of several owners (`SeedSpec::owners`); cannot sign in.
+const OTHER_USER: User = User {
+    id: "c3d9a1f4-7e2b-4a6c-8d5f-1b0e9a7c6d21",
+    email: "grace@example.com",
+    password: "",
+    first_name: "Grace",
+    last_name: "Hopper",
+};
+
 const ORGS: [Org; 2] = [
     Org {
         id: "1f0c5a7e-3b2d-4c8e-9f6a-0b1c2d3e4f50",
@@ -88,7 +97,23 @@ const ORGS: [Org; 2] = [
 ];
 
 fn find_user(id: &str) -> Option<&'static User> {
-    (USER.id == id).then_some(&USER)
+    [&USER, &OTHER_USER].into_iter().find(|user| user.id == id)
+}
+
+/// Every account that can own keys, in the order `SeedSpec::owners` spreads keys over them.
+pub(crate) fn accounts() -> Vec<SeedAccount> {
+    [
+        (SeedOwner::User, USER.id),
+        (SeedOwner::Org, ORGS[0].id),
+        (SeedOwner::User, OTHER_USER.id),
+        (SeedOwner::Org, ORGS[1].id),
+    ]
+    .into_iter()
+    .map(|(kind, id)| SeedAccount {
+        kind,
+        id: id.to_owned(),
+    })
+    .collect()
 }
 
 fn find_org(id: &str) -> Option<&'static Org> {
@@ -205,13 +230,15 @@ impl PropelAuth {
     }
 
     pub(crate) fn seed(&self, spec: &SeedSpec, first: usize) -> Vec<String> {
+        let accounts = accounts();
         let now = self.clock.now();
         let mut keys = self.keys();
         (0..spec.count)
             .map(|index| {
-                let (user_id, org_id) = match spec.owner {
-                    SeedOwner::User => (Some(USER.id.to_owned()), None),
-                    SeedOwner::Org => (None, Some(ORGS[0].id.to_owned())),
+                let owner = spec.owner_of(index, &accounts);
+                let (user_id, org_id) = match owner.kind {
+                    SeedOwner::User => (Some(owner.id.clone()), None),
+                    SeedOwner::Org => (None, Some(owner.id.clone())),
                 };
                 let key = ApiKey {
                     id: new_id(),

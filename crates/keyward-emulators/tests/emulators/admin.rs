@@ -158,3 +158,107 @@ async fn propelauth_session_is_only_for_propelauth() {
     assert!(h.emulator.propelauth_session().is_none());
     assert!(h.emulator.credentials().propelauth().is_none());
 }
+
+/// `owners` and `usage_mix` over HTTP: Clerk keys of four subjects (each listable with the
+/// instance key, only Ada's and her org's with her session), with last-used times and creation
+/// dates before them.
+#[tokio::test]
+async fn seeding_spreads_owners_and_last_use_on_clerk() {
+    let h = Harness::start(Flavor::Clerk).await;
+    let clerk = h.emulator.credentials().clerk().unwrap().clone();
+    let body = json!({ "count": 400, "owner": "org", "owners": 4, "usage_mix": true,
+                       "expiring_within_days": 60 });
+    let reply = send(h.http.post(h.url("/__emulator/seed")).json(&body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    let accounts = h.emulator.seed_accounts();
+    assert_eq!(accounts.len(), 4);
+    assert_eq!(accounts[0].id, clerk.user_id);
+    assert_eq!(accounts[1].id, clerk.org_id);
+    let mut listed = 0;
+    for account in &accounts {
+        let url = h.url(&format!(
+            "/api_keys?subject={}&limit=100&include_invalid=true",
+            account.id
+        ));
+        let page = send(h.http.get(&url).bearer_auth(&clerk.secret_key))
+            .await
+            .json();
+        assert_eq!(page["total_count"], 100, "{}: {page}", account.id);
+        let keys = page["data"].as_array().unwrap();
+        listed += keys.len();
+        assert!(keys.iter().all(|k| k["subject"] == account.id.as_str()));
+        let never = keys.iter().filter(|k| k["last_used_at"].is_null()).count();
+        assert!(never > 10 && never < 60, "never used: {never} of 100");
+        for key in keys.iter().filter(|k| !k["last_used_at"].is_null()) {
+            let (used, created) = (
+                key["last_used_at"].as_i64().unwrap(),
+                key["created_at"].as_i64().unwrap(),
+            );
+            assert!(created < used, "{key}");
+        }
+        // Ada's session may act for her and her org only.
+        let by_session = send(h.http.get(&url).bearer_auth(&clerk.session_token)).await;
+        let mine = account.id == clerk.user_id || account.id == clerk.org_id;
+        assert_eq!(
+            by_session.status,
+            if mine { 200 } else { 403 },
+            "{}",
+            account.id
+        );
+    }
+    assert_eq!(listed, 400);
+}
+
+/// The same mix on PropelAuth (owners; it reports no last use) and FreeSewing (last use as
+/// `lastSeen`; all keys are the caller's).
+#[tokio::test]
+async fn seeding_spreads_owners_on_propelauth_and_last_use_on_freesewing() {
+    let h = Harness::start(Flavor::PropelAuth).await;
+    let propel = h.emulator.credentials().propelauth().unwrap().clone();
+    let body = json!({ "count": 40, "owner": "user", "owners": 4, "usage_mix": true });
+    assert_eq!(
+        send(h.http.post(h.url("/__emulator/seed")).json(&body))
+            .await
+            .status,
+        200
+    );
+    let page = send(
+        h.http
+            .get(h.url("/api/backend/v1/end_user_api_keys?page_size=100"))
+            .bearer_auth(&propel.integration_key),
+    )
+    .await
+    .json();
+    assert_eq!(page["total_api_keys"], 40, "{page}");
+    let keys = page["api_keys"].as_array().unwrap();
+    for account in h.emulator.seed_accounts() {
+        let field = match account.kind {
+            SeedOwner::User => "user_id",
+            SeedOwner::Org => "org_id",
+        };
+        let owned = keys
+            .iter()
+            .filter(|k| k[field] == account.id.as_str())
+            .count();
+        assert_eq!(owned, 10, "{} {}", field, account.id);
+    }
+
+    let h = Harness::start(Flavor::FreeSewing).await;
+    let sewing = h.emulator.credentials().freesewing().unwrap().clone();
+    let body = json!({ "count": 60, "owners": 4, "usage_mix": true });
+    assert_eq!(
+        send(h.http.post(h.url("/__emulator/seed")).json(&body))
+            .await
+            .status,
+        200
+    );
+    let list = send(h.http.get(h.url("/apikeys/jwt")).bearer_auth(&sewing.jwt))
+        .await
+        .json();
+    let keys = list["apikeys"].as_array().unwrap();
+    // The 60 seeded keys and the key Keyward signs in with.
+    assert_eq!(keys.len(), 61, "{list}");
+    let seen = keys.iter().filter(|k| !k["lastSeen"].is_null()).count();
+    assert!(seen > 20 && seen < 60, "keys with lastSeen: {seen}");
+}
