@@ -48,12 +48,12 @@ impl ListQuery {
                 status == KeyStatus::Active
                     && key
                         .expires_at
-                        .is_some_and(|at| at > now && at <= now + days_of(days))
+                        .is_some_and(|at| at > now && at <= days_after(now, days))
             })
             && (!self.never_used || key.last_used_at.is_none())
             && self.unused_for_days.is_none_or(|days| {
                 key.last_used_at
-                    .is_none_or(|used| used < now - days_of(days))
+                    .is_none_or(|used| used < days_before(now, days))
             })
     }
 
@@ -64,8 +64,15 @@ impl ListQuery {
     }
 }
 
-fn days_of(days: u32) -> Duration {
-    Duration::days(i64::from(days))
+/// `now` plus `days` days, saturating: unvalidated day counts never panic.
+fn days_after(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    now.checked_add_signed(Duration::days(i64::from(days)))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn days_before(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    now.checked_sub_signed(Duration::days(i64::from(days)))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// Sorts keys by `sort`, ties broken by id so that pages are stable; `descending` reverses the
@@ -357,6 +364,7 @@ mod tests {
             ["in-1h", "in-7d-exactly", "in-7d-and-1s", "in-30d"]
         );
         assert_eq!(matching(&keys, &within(1)), ["in-1h"]);
+        assert_eq!(matching(&keys, &within(u32::MAX)).len(), 4, "no overflow");
         // Combined with a status filter, both apply.
         let revoked = ListQuery {
             status: StatusFilter::Revoked,
@@ -395,6 +403,7 @@ mod tests {
             "used exactly 30 days ago counts as used within 30 days"
         );
         assert_eq!(matching(&keys, &unused(400)), ["never"]);
+        assert_eq!(matching(&keys, &unused(u32::MAX)), ["never"], "no overflow");
         assert_eq!(matching(&keys, &unused(1)).len(), 4);
         // Both usage filters together: never used wins.
         let both = ListQuery {

@@ -368,6 +368,17 @@ impl ListQuery {
                 return Err(Error::invalid("search", "contains control characters"));
             }
         }
+        for (field, days) in [
+            ("expires_within_days", self.expires_within_days),
+            ("unused_for_days", self.unused_for_days),
+        ] {
+            if days.is_some_and(|days| !(1..=Self::MAX_FILTER_DAYS).contains(&days)) {
+                return Err(Error::invalid(
+                    field,
+                    format!("must be between 1 and {} days", Self::MAX_FILTER_DAYS),
+                ));
+            }
+        }
         Ok(self)
     }
 
@@ -477,6 +488,22 @@ mod tests {
         .unwrap();
         assert_eq!(q.search.as_deref(), Some("ci"));
         assert_eq!(SortField::parse("last_used").unwrap(), SortField::LastUsed);
+        for (days, ok) in [(0, false), (1, true), (3650, true), (3651, false)] {
+            let expiring = ListQuery {
+                expires_within_days: Some(days),
+                ..Default::default()
+            };
+            let unused = ListQuery {
+                unused_for_days: Some(days),
+                ..Default::default()
+            };
+            assert_eq!(expiring.validated().is_ok(), ok, "{days}");
+            let err = unused.validated().err();
+            assert_eq!(err.is_none(), ok, "{days}");
+            if let Some(err) = err {
+                assert_eq!(err.field(), Some("unused_for_days"));
+            }
+        }
         assert_eq!(
             StatusFilter::parse("bogus").unwrap_err().field(),
             Some("status")
