@@ -143,6 +143,18 @@ impl SafeClipboard {
         })
     }
 
+    /// Puts `text` that is not a secret (e.g. a key id) on the clipboard as is: no countdown, no
+    /// history hint. A countdown of an earlier secret still runs, and finds the clipboard no
+    /// longer ours when it ends, so it leaves this text alone.
+    pub fn copy_text(&self, text: &str) -> Result<()> {
+        let mut clipboard = lock(&self.shared.clipboard);
+        let clipboard = match clipboard.as_mut() {
+            Some(clipboard) => clipboard,
+            None => clipboard.insert(Clipboard::new().map_err(unavailable)?),
+        };
+        clipboard.set_text(text).map_err(unavailable)
+    }
+
     /// Opens the system clipboard without copying anything, so that a missing display (or any
     /// other reason the clipboard cannot be used) is reported before a secret is created. The
     /// handle is kept for later copies.
