@@ -5,6 +5,7 @@
 //! transaction as the change, and so is every failed verification. Search, filters, sorting and
 //! paging all run in SQL, with an FTS5 trigram index for name search.
 
+pub mod activity;
 mod audit;
 mod backend;
 mod errors;
@@ -15,5 +16,9 @@ mod schema;
 mod store;
 mod time;
 
+pub use activity::{
+    ActivityAction, ActivityEntry, ActivityLog, ActivityPage, ActivityQuery, ExportFormat,
+    NewActivity,
+};
 pub use audit::{AuditAction, AuditEntry};
 pub use store::LocalStore;
