@@ -302,12 +302,7 @@ fn main() {
         timings.summary()
     );
 
-    for sort in [
-        SortField::Created,
-        SortField::Expires,
-        SortField::Name,
-        SortField::LastUsed,
-    ] {
+    for sort in SortField::ALL {
         for descending in [true, false] {
             let query = ListQuery {
                 sort,
@@ -337,6 +332,63 @@ fn main() {
             timings.summary()
         );
     }
+    // The org admin's filters: expiring soon, never used, not used in N days, and the lot.
+    let filters: [(&str, ListQuery); 5] = [
+        (
+            "expiring within 30 days",
+            ListQuery {
+                expires_within_days: Some(30),
+                ..ListQuery::default()
+            },
+        ),
+        (
+            "expiring within 30 days, by expiry",
+            ListQuery {
+                expires_within_days: Some(30),
+                sort: SortField::Expires,
+                descending: false,
+                ..ListQuery::default()
+            },
+        ),
+        (
+            "never used",
+            ListQuery {
+                never_used: true,
+                ..ListQuery::default()
+            },
+        ),
+        (
+            "not used in 30 days",
+            ListQuery {
+                unused_for_days: Some(30),
+                ..ListQuery::default()
+            },
+        ),
+        (
+            "org:acme, expiring within 90 days, not used in 30 days, by owner",
+            ListQuery {
+                owner: Some(Subject::Org("acme".into())),
+                expires_within_days: Some(90),
+                unused_for_days: Some(30),
+                sort: SortField::Owner,
+                ..ListQuery::default()
+            },
+        ),
+    ];
+    for (label, query) in filters {
+        let (mut timings, matched) = time_lists(&store, &vec![query; 200]);
+        println!(
+            "list first page, {label}: {} ({matched} matches)",
+            timings.summary()
+        );
+    }
+    let start = Instant::now();
+    let owners = store.owners_sync().expect("owners");
+    println!(
+        "owners (SELECT DISTINCT): {} owners in {:.2} ms",
+        owners.len(),
+        ms(start.elapsed())
+    );
     let owner = ListQuery {
         owner: Some(Subject::Org("acme".into())),
         ..ListQuery::default()

@@ -4,7 +4,7 @@ use crate::store::LocalStore;
 use async_trait::async_trait;
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
-    Result, RevokeKind, SortField, Verification,
+    Result, RevokeKind, SortField, Subject, Verification,
 };
 use secrecy::SecretString;
 
@@ -37,12 +37,7 @@ impl KeyBackend for LocalStore {
         Capabilities {
             server_search: true,
             server_paging: true,
-            sorts: vec![
-                SortField::Created,
-                SortField::Expires,
-                SortField::Name,
-                SortField::LastUsed,
-            ],
+            sorts: SortField::ALL.to_vec(),
             user_keys: true,
             org_keys: true,
             owner_is_label: true,
@@ -83,5 +78,10 @@ impl KeyBackend for LocalStore {
     async fn verify(&self, secret: &SecretString) -> Result<Verification> {
         let secret = secret.clone();
         self.blocking(move |store| store.verify_sync(&secret)).await
+    }
+
+    /// `SELECT DISTINCT` over the owner index rather than a walk of the listing.
+    async fn owners(&self) -> Result<Vec<Subject>> {
+        self.blocking(|store| store.owners_sync()).await
     }
 }

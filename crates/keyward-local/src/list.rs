@@ -142,12 +142,47 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
         StatusFilter::Revoked => Some(("revoked_at IS NOT NULL", "revoked_at IS NOT NULL")),
     };
     if let Some((page, count)) = status {
-        if count.contains(":now") {
-            params.push((":now", Box::new(now_ms)));
-        }
         page_conditions.push(page);
         count_conditions.push(count);
         known_total = None;
+    }
+
+    // Expiring within N days: active keys whose expiry lies in (now, now + N days]. Bounding
+    // the status index's expiry from both sides keeps this a range scan.
+    if let Some(days) = query.expires_within_days {
+        let expiring = "revoked_at IS NULL \
+             AND ifnull(expires_at, 9223372036854775807) > :now \
+             AND ifnull(expires_at, 9223372036854775807) <= :expires_before";
+        page_conditions.push(expiring);
+        count_conditions.push(expiring);
+        params.push((
+            ":expires_before",
+            Box::new(now_ms.saturating_add(days_ms(days))),
+        ));
+        known_total = None;
+    }
+    // Last used is written behind; the store flushes pending times before listing.
+    if query.never_used {
+        page_conditions.push("last_used_at IS NULL");
+        count_conditions.push("last_used_at IS NULL");
+        known_total = None;
+    }
+    if let Some(days) = query.unused_for_days {
+        let unused = "(last_used_at IS NULL OR last_used_at < :unused_before)";
+        page_conditions.push(unused);
+        count_conditions.push(unused);
+        params.push((
+            ":unused_before",
+            Box::new(now_ms.saturating_sub(days_ms(days))),
+        ));
+        known_total = None;
+    }
+    if page_conditions
+        .iter()
+        .chain(&count_conditions)
+        .any(|c| c.contains(":now"))
+    {
+        params.push((":now", Box::new(now_ms)));
     }
 
     if let Some(owner) = &query.owner {
@@ -160,25 +195,37 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
     }
 
     let direction = if query.descending { "DESC" } else { "ASC" };
-    // Each expression matches an index of migration 1 exactly, so SQLite walks the index.
-    let column = match query.sort {
-        SortField::Created => "created_at",
-        SortField::Expires => "ifnull(expires_at, 9223372036854775807)",
-        SortField::Name => "name COLLATE NOCASE",
-        SortField::LastUsed => "last_used_at",
-        // TODO(issue 5, listing): owner/status indexes.
-        SortField::Owner => "owner",
-        SortField::Status => "created_at",
+    // Each expression matches an index (migrations 1 and 3) exactly, so SQLite walks the index.
+    let columns: &[&str] = match query.sort {
+        SortField::Created => &["created_at"],
+        SortField::Expires => &["ifnull(expires_at, 9223372036854775807)"],
+        SortField::Name => &["name COLLATE NOCASE"],
+        SortField::LastUsed => &["last_used_at"],
+        // Owners as written (`org:…` before `user:…`), keys without an owner after them all.
+        SortField::Owner => &["owner_kind IS NULL", "owner_kind", "owner_id"],
+        // Active, expired, revoked: depends on the time, so no index can hold it; SQLite keeps
+        // the best `offset + limit` rows while it scans.
+        SortField::Status => &[
+            "revoked_at IS NOT NULL",
+            "(revoked_at IS NULL AND ifnull(expires_at, 9223372036854775807) <= :now)",
+        ],
     };
+    if query.sort == SortField::Status && !params.iter().any(|(name, _)| *name == ":now") {
+        params.push((":now", Box::new(now_ms)));
+    }
+    let order: Vec<String> = columns
+        .iter()
+        .chain(&["seq"])
+        .map(|column| format!("{column} {direction}"))
+        .collect();
     let page = format!(
         concat!(
             "SELECT ",
             key_columns!(),
-            " FROM keys {} ORDER BY {column} {direction}, seq {direction} LIMIT :limit OFFSET :offset"
+            " FROM keys {} ORDER BY {order} LIMIT :limit OFFSET :offset"
         ),
         where_clause(&page_conditions),
-        column = column,
-        direction = direction,
+        order = order.join(", "),
     );
     let total = match known_total {
         Some(count) => Total::Known(count),
@@ -192,6 +239,10 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
         total,
         params,
     }
+}
+
+fn days_ms(days: u32) -> i64 {
+    i64::from(days) * 86_400_000
 }
 
 fn where_clause(conditions: &[&str]) -> String {

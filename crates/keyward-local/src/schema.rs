@@ -5,9 +5,10 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub(crate) const MIGRATIONS: [&str; 2] = [
+pub(crate) const MIGRATIONS: [&str; 3] = [
     include_str!("migrations/001_keys_and_audit.sql"),
     include_str!("migrations/002_name_search.sql"),
+    include_str!("migrations/003_owner_and_usage_indexes.sql"),
 ];
 
 /// The schema version this build writes.

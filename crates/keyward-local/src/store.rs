@@ -8,7 +8,7 @@ use crate::{list, schema, time};
 use chrono::{DateTime, Utc};
 use keyward_core::key_format::{self, SecretHash};
 use keyward_core::{
-    ApiKey, CreatedKey, Error, KeyStatus, ListQuery, NewKey, Page, Result, Verification,
+    ApiKey, CreatedKey, Error, KeyStatus, ListQuery, NewKey, Page, Result, Subject, Verification,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use secrecy::{ExposeSecret, SecretString};
@@ -122,6 +122,28 @@ impl LocalStore {
     pub fn list_sync(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
         self.lock().list(&query)
+    }
+
+    /// The distinct owners of the store's keys (any status), sorted as written: `org:…` before
+    /// `user:…`, then by id. One walk of the owner index.
+    pub fn owners_sync(&self) -> Result<Vec<Subject>> {
+        let state = self.lock();
+        let read = |conn: &Connection| -> rusqlite::Result<Vec<Subject>> {
+            conn.prepare_cached(
+                "SELECT DISTINCT owner_kind, owner_id FROM keys
+                 WHERE owner_kind IS NOT NULL ORDER BY owner_kind, owner_id",
+            )?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .map(|row| {
+                let (kind, id) = row?;
+                Ok(match kind.as_str() {
+                    "org" => Subject::Org(id),
+                    _ => Subject::User(id),
+                })
+            })
+            .collect()
+        };
+        read(&state.conn).in_file(&state.path)
     }
 
     pub fn get_sync(&self, id: &str) -> Result<ApiKey> {

@@ -28,6 +28,12 @@ async fn every_operation_runs_through_the_trait() {
     ));
     let err = backend.get("key_ffffffffffffffff").await.unwrap_err();
     assert_eq!(err.code(), keyward_core::ErrorCode::NotFound);
+
+    let mut owned = common::named("owned");
+    owned.owner = Some(keyward_core::Subject::Org("acme".into()));
+    backend.create(owned).await.unwrap();
+    let owners = backend.owners().await.unwrap();
+    assert_eq!(owners, [keyward_core::Subject::Org("acme".into())]);
 }
 
 #[test]
@@ -35,15 +41,7 @@ fn capabilities_describe_the_local_store() {
     let (_dir, store) = common::temp_store();
     let caps = store.capabilities();
     assert!(caps.server_search && caps.server_paging);
-    assert_eq!(
-        caps.sorts,
-        [
-            SortField::Created,
-            SortField::Expires,
-            SortField::Name,
-            SortField::LastUsed
-        ]
-    );
+    assert_eq!(caps.sorts, SortField::ALL);
     assert!(caps.user_keys && caps.org_keys && caps.owner_is_label);
     assert_eq!(caps.levels, None);
     assert!(!caps.scopes);

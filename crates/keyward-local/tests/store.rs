@@ -646,3 +646,346 @@ fn bad_input_writes_nothing() {
     assert_eq!(row_counts(&store), before);
     assert_eq!(store.get_sync(&id).unwrap().status, KeyStatus::Active);
 }
+
+/// Sets a key's last use straight in the file (the store only records uses as they happen).
+fn set_last_used(store: &LocalStore, id: &str, at: Option<chrono::DateTime<Utc>>) {
+    common::peek(store)
+        .execute(
+            "UPDATE keys SET last_used_at = ?2 WHERE id = ?1",
+            (id, at.map(|at| at.timestamp_millis())),
+        )
+        .unwrap();
+}
+
+fn names_of(page: &keyward_core::Page<ApiKey>) -> Vec<String> {
+    page.items.iter().map(|k| k.name.clone()).collect()
+}
+
+#[test]
+fn owner_and_status_sorts_work_in_both_directions() {
+    let (_dir, store) = temp_store();
+    let specs: [(&str, Option<Subject>); 6] = [
+        ("no-owner", None),
+        ("user-b", Some(Subject::User("b".into()))),
+        ("org-z", Some(Subject::Org("z".into()))),
+        ("user-a", Some(Subject::User("a".into()))),
+        ("org-a", Some(Subject::Org("a".into()))),
+        ("org-a-again", Some(Subject::Org("a".into()))),
+    ];
+    let mut ids = Vec::new();
+    for (name, owner) in specs {
+        let mut new = named(name);
+        new.owner = owner;
+        ids.push(store.create_sync(new).unwrap().key.id);
+    }
+    let sorted = |sort, descending| {
+        names_of(
+            &store
+                .list_sync(&ListQuery {
+                    sort,
+                    descending,
+                    ..ListQuery::default()
+                })
+                .unwrap(),
+        )
+    };
+    // Ties (org:a twice) in creation order, like every other sort.
+    let ascending = [
+        "org-a",
+        "org-a-again",
+        "org-z",
+        "user-a",
+        "user-b",
+        "no-owner",
+    ];
+    assert_eq!(sorted(SortField::Owner, false), ascending);
+    let mut descending: Vec<_> = ascending.to_vec();
+    descending.reverse();
+    assert_eq!(sorted(SortField::Owner, true), descending);
+
+    // Status: revoke two, expire one (by its date, straight in the file).
+    store.revoke_sync(&ids[1], None).unwrap();
+    store.revoke_sync(&ids[4], None).unwrap();
+    common::peek(&store)
+        .execute(
+            "UPDATE keys SET expires_at = ?2 WHERE id = ?1",
+            (
+                &ids[3],
+                (Utc::now() - Duration::hours(1)).timestamp_millis(),
+            ),
+        )
+        .unwrap();
+    let ascending = [
+        "no-owner",
+        "org-z",
+        "org-a-again",
+        "user-a",
+        "user-b",
+        "org-a",
+    ];
+    assert_eq!(sorted(SortField::Status, false), ascending);
+    let mut descending: Vec<_> = ascending.to_vec();
+    descending.reverse();
+    assert_eq!(sorted(SortField::Status, true), descending);
+    let page = store
+        .list_sync(&ListQuery {
+            sort: SortField::Status,
+            descending: false,
+            page: 1,
+            limit: 4,
+            ..ListQuery::default()
+        })
+        .unwrap();
+    assert_eq!(names_of(&page), ["user-b", "org-a"]);
+    assert_eq!((page.total, page.has_more), (Some(6), false));
+}
+
+#[test]
+fn expiring_within_days_takes_active_keys_up_to_exactly_n_days() {
+    let (_dir, store) = temp_store();
+    let now = Utc::now();
+    let mut create = |name: &str, expiration| {
+        store
+            .create_sync(NewKey::named(name, expiration))
+            .unwrap()
+            .key
+            .id
+    };
+    create("in-1h", Expiration::After(Duration::hours(1)));
+    // Created a moment before the listing: "now + 7 days" is still after its expiry then.
+    create("in-7d", Expiration::At(now + Duration::days(7)));
+    create(
+        "in-7d-1min",
+        Expiration::At(now + Duration::days(7) + Duration::minutes(1)),
+    );
+    create("in-30d", Expiration::After(Duration::days(30)));
+    create("never", Expiration::Preset(ExpiryPreset::Never));
+    let revoked = create("revoked-soon", Expiration::After(Duration::days(2)));
+    store.revoke_sync(&revoked, None).unwrap();
+    let expired = create("expired", Expiration::After(Duration::days(3)));
+    common::peek(&store)
+        .execute(
+            "UPDATE keys SET expires_at = ?2 WHERE id = ?1",
+            (&expired, (now - Duration::days(1)).timestamp_millis()),
+        )
+        .unwrap();
+    let within = |days, status| {
+        store
+            .list_sync(&ListQuery {
+                expires_within_days: Some(days),
+                status,
+                sort: SortField::Expires,
+                descending: false,
+                ..ListQuery::default()
+            })
+            .unwrap()
+    };
+    let page = within(7, StatusFilter::All);
+    assert_eq!(names_of(&page), ["in-1h", "in-7d"]);
+    assert_eq!(page.total, Some(2));
+    assert_eq!(
+        names_of(&within(30, StatusFilter::All)),
+        ["in-1h", "in-7d", "in-7d-1min", "in-30d"]
+    );
+    assert_eq!(names_of(&within(1, StatusFilter::Active)), ["in-1h"]);
+    assert!(within(3650, StatusFilter::Revoked).items.is_empty());
+    assert!(within(3650, StatusFilter::Expired).items.is_empty());
+    let error = store
+        .list_sync(&ListQuery {
+            expires_within_days: Some(0),
+            ..ListQuery::default()
+        })
+        .unwrap_err();
+    assert_eq!(error.field(), Some("expires_within_days"));
+}
+
+#[test]
+fn never_used_and_unused_for_days_see_pending_uses() {
+    let (_dir, store) = temp_store();
+    let now = Utc::now();
+    let mut make = |name: &str| store.create_sync(named(name)).unwrap();
+    let never = make("never");
+    let fresh = make("used-now");
+    let old = make("used-60d-ago");
+    let edge = make("used-30d-ago-plus-1h");
+    set_last_used(&store, &old.key.id, Some(now - Duration::days(60)));
+    set_last_used(
+        &store,
+        &edge.key.id,
+        Some(now - Duration::days(29) - Duration::hours(23)),
+    );
+    // A use still in the write-behind buffer counts: the listing flushes it first.
+    assert!(store.verify_sync(&fresh.secret).unwrap().is_valid());
+    let query = |never_used, unused_for_days| {
+        let page = store
+            .list_sync(&ListQuery {
+                never_used,
+                unused_for_days,
+                sort: SortField::Name,
+                descending: false,
+                ..ListQuery::default()
+            })
+            .unwrap();
+        (names_of(&page), page.total)
+    };
+    assert_eq!(query(true, None), (vec!["never".to_owned()], Some(1)));
+    assert_eq!(
+        query(false, Some(30)),
+        (vec!["never".to_owned(), "used-60d-ago".to_owned()], Some(2))
+    );
+    assert_eq!(query(false, Some(90)), (vec!["never".to_owned()], Some(1)));
+    assert_eq!(query(false, Some(1)).1, Some(3));
+    assert_eq!(query(true, Some(1)).1, Some(1));
+    // Using the never-used key takes it out of both lists, at once.
+    assert!(store.verify_sync(&never.secret).unwrap().is_valid());
+    assert_eq!(query(true, None), (vec![], Some(0)));
+    assert_eq!(query(false, Some(30)).0, ["used-60d-ago"]);
+}
+
+/// One projection per sort field, to compare orders where ties may fall differently.
+fn sort_value(key: &ApiKey, sort: SortField) -> String {
+    match sort {
+        SortField::Created => key.created_at.timestamp_millis().to_string(),
+        SortField::Expires => format!("{:?}", key.expires_at),
+        SortField::Name => key.name.to_lowercase(),
+        SortField::LastUsed => format!("{:?}", key.last_used_at),
+        SortField::Owner => format!("{:?}", key.owner),
+        SortField::Status => key.status.as_str().to_owned(),
+    }
+}
+
+#[test]
+fn sql_listings_agree_with_the_core_filter_rules() {
+    let (_dir, store) = temp_store();
+    let now = Utc::now();
+    let owners = [
+        None,
+        Some(Subject::Org("acme".into())),
+        Some(Subject::User("ana".into())),
+        Some(Subject::User("bob".into())),
+    ];
+    for i in 0..48i64 {
+        let expiration = match i % 6 {
+            0 => Expiration::Preset(ExpiryPreset::Never),
+            n => Expiration::After(Duration::days(n * 5) + Duration::hours(i)),
+        };
+        let mut new = NewKey::named(
+            format!("Key {i} {}", ["ci", "DEPLOY", "x"][i as usize % 3]),
+            expiration,
+        );
+        new.owner = owners[i as usize % 4].clone();
+        let id = store.create_sync(new).unwrap().key.id;
+        match i % 5 {
+            0 => {}
+            n => set_last_used(
+                &store,
+                &id,
+                Some(now - Duration::days(n * n * 7) - Duration::hours(i)),
+            ),
+        }
+        if i % 7 == 3 {
+            store.revoke_sync(&id, None).unwrap();
+        }
+        if i % 11 == 4 {
+            common::peek(&store)
+                .execute(
+                    "UPDATE keys SET expires_at = ?2 WHERE id = ?1",
+                    (&id, (now - Duration::days(i)).timestamp_millis()),
+                )
+                .unwrap();
+        }
+    }
+    let everything = list(
+        &store,
+        ListQuery {
+            limit: 1000,
+            ..ListQuery::default()
+        },
+    );
+    assert_eq!(everything.len(), 48);
+    let mut checked = 0;
+    for status in [
+        StatusFilter::All,
+        StatusFilter::Active,
+        StatusFilter::Expired,
+        StatusFilter::Revoked,
+    ] {
+        for (expires_within_days, never_used, unused_for_days) in [
+            (None, false, None),
+            (Some(12), false, None),
+            (Some(40), false, Some(30)),
+            (None, true, None),
+            (None, false, Some(7)),
+            (Some(3650), true, Some(400)),
+        ] {
+            for (search, owner) in [
+                (None, None),
+                (Some("ci"), None),
+                (None, Some(Subject::User("ana".into()))),
+                (Some("deploy"), Some(Subject::Org("acme".into()))),
+            ] {
+                for sort in SortField::ALL {
+                    for descending in [false, true] {
+                        let query = ListQuery {
+                            status,
+                            search: search.map(str::to_owned),
+                            owner: owner.clone(),
+                            sort,
+                            descending,
+                            limit: 1000,
+                            expires_within_days,
+                            never_used,
+                            unused_for_days,
+                            ..ListQuery::default()
+                        };
+                        let sql = store.list_sync(&query).unwrap();
+                        let core =
+                            keyward_core::page_locally(everything.clone(), &query, Utc::now());
+                        let mut sql_ids = ids(&sql.items);
+                        let mut core_ids = ids(&core.items);
+                        let sql_order: Vec<String> =
+                            sql.items.iter().map(|k| sort_value(k, sort)).collect();
+                        let core_order: Vec<String> =
+                            core.items.iter().map(|k| sort_value(k, sort)).collect();
+                        assert_eq!(sql_order, core_order, "{query:?}");
+                        sql_ids.sort();
+                        core_ids.sort();
+                        assert_eq!(sql_ids, core_ids, "{query:?}");
+                        assert_eq!(sql.total, core.total, "{query:?}");
+                        checked += usize::from(!sql.items.is_empty());
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 300, "most combinations find keys: {checked}");
+}
+
+#[test]
+fn owners_are_distinct_and_sorted() {
+    let (_dir, store) = temp_store();
+    for owner in [
+        Some(Subject::User("bob".into())),
+        None,
+        Some(Subject::Org("acme".into())),
+        Some(Subject::User("ana".into())),
+        Some(Subject::User("bob".into())),
+        Some(Subject::Org("acme".into())),
+    ] {
+        let mut new = named("k");
+        new.owner = owner;
+        let id = store.create_sync(new).unwrap().key.id;
+        store.revoke_sync(&id, None).unwrap();
+    }
+    let owners: Vec<String> = store
+        .owners_sync()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        owners,
+        ["org:acme", "user:ana", "user:bob"],
+        "revoked keys' owners too"
+    );
+}
