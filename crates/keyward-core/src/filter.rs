@@ -281,7 +281,9 @@ mod tests {
                 k.status = KeyStatus::Expired;
             }),
             // Read while active; its expiry has passed since.
-            with("lapsed", |k| k.expires_at = Some(now() - Duration::seconds(1))),
+            with("lapsed", |k| {
+                k.expires_at = Some(now() - Duration::seconds(1))
+            }),
             with("revoked", |k| {
                 k.status = KeyStatus::Revoked;
                 k.expires_at = Some(now() - Duration::days(1));
@@ -370,12 +372,18 @@ mod tests {
             status: StatusFilter::Revoked,
             ..within(30)
         };
-        assert!(matching(&keys, &revoked).is_empty(), "revoked keys never expire");
+        assert!(
+            matching(&keys, &revoked).is_empty(),
+            "revoked keys never expire"
+        );
         let expired = ListQuery {
             status: StatusFilter::Expired,
             ..within(3650)
         };
-        assert!(matching(&keys, &expired).is_empty(), "expired keys never expire");
+        assert!(
+            matching(&keys, &expired).is_empty(),
+            "expired keys never expire"
+        );
     }
 
     #[test]
@@ -484,9 +492,15 @@ mod tests {
             }),
         ];
         assert_eq!(sorted(&keys, SortField::Created, false), ["c", "a", "b"]);
-        assert_eq!(sorted(&keys, SortField::Created, true), reversed(&["c", "a", "b"]));
+        assert_eq!(
+            sorted(&keys, SortField::Created, true),
+            reversed(&["c", "a", "b"])
+        );
         assert_eq!(sorted(&keys, SortField::Name, false), ["a", "c", "b"]);
-        assert_eq!(sorted(&keys, SortField::Name, true), reversed(&["a", "c", "b"]));
+        assert_eq!(
+            sorted(&keys, SortField::Name, true),
+            reversed(&["a", "c", "b"])
+        );
     }
 
     #[test]
@@ -499,7 +513,10 @@ mod tests {
         ];
         let ascending = ["soon", "late", "also-never", "never"];
         assert_eq!(sorted(&keys, SortField::Expires, false), ascending);
-        assert_eq!(sorted(&keys, SortField::Expires, true), reversed(&ascending));
+        assert_eq!(
+            sorted(&keys, SortField::Expires, true),
+            reversed(&ascending)
+        );
     }
 
     #[test]
@@ -511,7 +528,10 @@ mod tests {
         ];
         let ascending = ["never", "old", "recent"];
         assert_eq!(sorted(&keys, SortField::LastUsed, false), ascending);
-        assert_eq!(sorted(&keys, SortField::LastUsed, true), reversed(&ascending));
+        assert_eq!(
+            sorted(&keys, SortField::LastUsed, true),
+            reversed(&ascending)
+        );
     }
 
     #[test]
@@ -598,7 +618,11 @@ mod tests {
             now(),
         );
         assert_eq!(ids(&expired.items), ["k003"]);
-        assert_eq!(expired.items[0].status, KeyStatus::Expired, "brought up to date");
+        assert_eq!(
+            expired.items[0].status,
+            KeyStatus::Expired,
+            "brought up to date"
+        );
         assert_eq!(expired.total, Some(1));
         let by_status = page_locally(
             keys,

@@ -6,7 +6,10 @@
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
-use crate::listing::{fetch_window, matches_status, sort_page, Chunk};
+use crate::listing::{
+    fetch_everything, fetch_window, is_server_order, page_of_snapshot, AfterRevoke, Chunk,
+    Snapshots,
+};
 use crate::time::from_unix_millis;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,6 +21,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 const SERVICE: &str = "Clerk";
 /// The API version the official SDK pins; Clerk versions the `/api_keys` routes by this header.
@@ -53,6 +57,8 @@ pub struct ClerkBackend {
     client: Client,
     prefix: &'static [&'static str],
     default_subject: Option<Subject>,
+    /// All keys of an owner, for the queries Clerk cannot answer.
+    snapshots: Snapshots,
 }
 
 impl ClerkBackend {
@@ -73,7 +79,15 @@ impl ClerkBackend {
                 ClerkPath::V1 => &["v1", "api_keys"],
             },
             default_subject: config.default_subject,
+            snapshots: Snapshots::default(),
         })
+    }
+
+    /// How long a snapshot of an owner's keys answers queries Clerk cannot (default
+    /// [`crate::SNAPSHOT_TTL`]; zero reads one for every such query).
+    pub fn with_snapshot_ttl(mut self, ttl: Duration) -> Self {
+        self.snapshots = Snapshots::new(ttl);
+        self
     }
 
     /// HTTP requests this backend has sent, retries included.
@@ -99,24 +113,40 @@ impl ClerkBackend {
             })
     }
 
+    /// What Clerk can answer itself: valid or all keys, newest first, searched by name.
+    fn server_can_answer(query: &ListQuery) -> bool {
+        matches!(query.status, StatusFilter::All | StatusFilter::Active)
+            && is_server_order(query)
+            && !query.has_usage_or_expiry_filter()
+    }
+
+    /// Every key of the owner, revoked and expired ones included.
+    async fn snapshot(&self, subject: &str) -> Result<std::sync::Arc<Vec<ApiKey>>> {
+        self.snapshots
+            .get_or_read(subject, || {
+                fetch_everything(MAX_PAGE, |page, size| {
+                    self.fetch_page(subject, true, None, page * u64::from(size), size)
+                })
+            })
+            .await
+    }
+
     async fn fetch_page(
         &self,
         subject: &str,
-        query: &ListQuery,
+        include_invalid: bool,
+        search: Option<&str>,
         offset: u64,
         limit: u32,
     ) -> Result<Chunk<ApiKey>> {
         let mut params = vec![
             ("subject", subject.to_owned()),
-            (
-                "include_invalid",
-                (query.status != StatusFilter::Active).to_string(),
-            ),
+            ("include_invalid", include_invalid.to_string()),
             ("limit", limit.to_string()),
             ("offset", offset.to_string()),
         ];
-        if let Some(search) = &query.search {
-            params.push(("query", search.clone()));
+        if let Some(search) = search {
+            params.push(("query", search.to_owned()));
         }
         let request = Request::get(self.url(&[])).query(&params);
         self.client
@@ -314,8 +344,8 @@ impl KeyBackend for ClerkBackend {
         Capabilities {
             server_search: true,
             server_paging: true,
-            // Clerk lists newest first and nothing else; other orders sort one page.
-            sorts: vec![SortField::Created],
+            // Clerk lists newest first; every other order sorts a snapshot of the owner's keys.
+            sorts: SortField::ALL.to_vec(),
             user_keys: true,
             org_keys: true,
             owner_is_label: false,
@@ -369,30 +399,39 @@ impl KeyBackend for ClerkBackend {
                 })
             })
             .await
+            .inspect(|_| self.snapshots.created())
     }
 
-    /// Clerk filters by name (`query`) and pages on the server. Expired or revoked alone are
-    /// picked out of each returned page on the client (Clerk only knows "valid" or "all"), so such
-    /// pages can hold fewer keys than asked for and carry no total.
+    /// Clerk filters valid keys, searches names (`query`) and pages, newest first: such queries
+    /// cost one request per page of 100. Everything else (expired or revoked alone, the expiry
+    /// and usage filters, other orders) is answered from a snapshot of the owner's keys.
     async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
         let subject = self.subject(query.owner.as_ref())?;
+        if !Self::server_can_answer(&query) {
+            return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
+        }
+        let include_invalid = query.status != StatusFilter::Active;
         let chunk = fetch_window(
             query.offset(),
             query.limit.into(),
             MAX_PAGE,
-            |page, size| self.fetch_page(&subject, &query, page * u64::from(size), size),
+            |page, size| {
+                self.fetch_page(
+                    &subject,
+                    include_invalid,
+                    query.search.as_deref(),
+                    page * u64::from(size),
+                    size,
+                )
+            },
         )
         .await?;
-        let mut items = chunk.items;
-        let filtered_here = matches!(query.status, StatusFilter::Expired | StatusFilter::Revoked);
-        items.retain(|key| matches_status(key, query.status));
-        sort_page(&mut items, &query);
         Ok(Page {
-            items,
+            items: chunk.items,
             page: query.page,
             limit: query.limit,
-            total: (!filtered_here).then_some(chunk.total),
+            total: Some(chunk.total),
             has_more: query.offset() + u64::from(query.limit) < chunk.total,
         })
     }
@@ -411,9 +450,21 @@ impl KeyBackend for ClerkBackend {
         let id = key_id(id)?;
         let body = serde_json::json!({ "revocation_reason": reason });
         let request = Request::post(self.url(&[id, "revoke"]), &body);
-        self.client
+        let key = self
+            .client
             .call(request, |response| key_from(&response, id))
-            .await
+            .await?;
+        self.snapshots.revoked(&key, AfterRevoke::Replace);
+        Ok(key)
+    }
+
+    /// The owners in the snapshot of the default owner's keys (Clerk lists per owner, so that
+    /// is the only one it can show); none without a default owner.
+    async fn owners(&self) -> Result<Vec<Subject>> {
+        let Some(subject) = self.default_subject.as_ref().map(clerk_subject) else {
+            return Ok(Vec::new());
+        };
+        Ok(Snapshots::owners_of(&self.snapshot(&subject).await?))
     }
 
     /// Clerk answers 404 for unknown, revoked and expired secrets alike, so all three are

@@ -7,7 +7,7 @@
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
-use crate::listing::page_locally;
+use crate::listing::{page_of_snapshot, AfterRevoke, Snapshots};
 use crate::time::from_iso;
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -50,6 +50,8 @@ pub struct FreeSewingBackend {
     client: Client,
     /// Which route family the credential unlocks: `key` or `jwt`.
     suffix: &'static str,
+    /// The account's keys, as the last listing returned them.
+    snapshots: Snapshots,
 }
 
 impl FreeSewingBackend {
@@ -67,7 +69,36 @@ impl FreeSewingBackend {
         Ok(FreeSewingBackend {
             client: Client::new(&config.base_url, config.http, auth, vec![credential])?,
             suffix,
+            snapshots: Snapshots::default(),
         })
+    }
+
+    /// How long the account's listing answers queries before it is read again (default
+    /// [`crate::SNAPSHOT_TTL`]; zero reads it for every query).
+    pub fn with_snapshot_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.snapshots = Snapshots::new(ttl);
+        self
+    }
+
+    /// The account's keys: one request, then nothing until the snapshot is older than its TTL.
+    async fn snapshot(&self) -> Result<std::sync::Arc<Vec<ApiKey>>> {
+        self.snapshots
+            .get_or_read("account", || async {
+                let request = Request::get(self.client.url(&["apikeys", self.suffix]));
+                self.client
+                    .call(request, |response| {
+                        if response.status != StatusCode::OK {
+                            return Err(error_from(&response, "account"));
+                        }
+                        parse::<WireList>(SERVICE, &response)?
+                            .apikeys
+                            .into_iter()
+                            .map(WireKey::into_api_key)
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .await
+            })
+            .await
     }
 
     /// HTTP requests this backend has sent, retries included.
@@ -323,12 +354,7 @@ impl KeyBackend for FreeSewingBackend {
             server_search: false,
             server_paging: false,
             // Every order is exact: the whole listing is sorted here.
-            sorts: vec![
-                SortField::Created,
-                SortField::Expires,
-                SortField::Name,
-                SortField::LastUsed,
-            ],
+            sorts: SortField::ALL.to_vec(),
             user_keys: true,
             org_keys: false,
             owner_is_label: false,
@@ -389,10 +415,12 @@ impl KeyBackend for FreeSewingBackend {
                 })
             })
             .await
+            .inspect(|_| self.snapshots.created())
     }
 
-    /// FreeSewing returns every key at once; status, search, sort and paging happen here, so
-    /// every page costs one request and totals are exact.
+    /// FreeSewing returns every key at once; filters, search, sort and paging happen here, on
+    /// that listing kept for the snapshot's TTL: totals are exact, and the first query costs one
+    /// request, the next ones within the TTL none.
     async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
         if query.owner.is_some() {
@@ -401,21 +429,12 @@ impl KeyBackend for FreeSewingBackend {
                 "FreeSewing lists the signed-in account's keys only; leave the owner empty",
             ));
         }
-        let request = Request::get(self.client.url(&["apikeys", self.suffix]));
-        let keys = self
-            .client
-            .call(request, |response| {
-                if response.status != StatusCode::OK {
-                    return Err(error_from(&response, "account"));
-                }
-                parse::<WireList>(SERVICE, &response)?
-                    .apikeys
-                    .into_iter()
-                    .map(WireKey::into_api_key)
-                    .collect::<Result<Vec<_>>>()
-            })
-            .await?;
-        Ok(page_locally(keys, &query))
+        Ok(page_of_snapshot(&self.snapshot().await?, &query))
+    }
+
+    /// The owners in the account's listing (the account itself, where it has keys).
+    async fn owners(&self) -> Result<Vec<Subject>> {
+        Ok(Snapshots::owners_of(&self.snapshot().await?))
     }
 
     async fn get(&self, id: &str) -> Result<ApiKey> {
@@ -442,6 +461,7 @@ impl KeyBackend for FreeSewingBackend {
             .await?;
         key.status = KeyStatus::Revoked;
         key.revoked_at = Some(Utc::now());
+        self.snapshots.revoked(&key, AfterRevoke::Remove);
         Ok(key)
     }
 

@@ -19,5 +19,5 @@ pub use clerk::{ClerkBackend, ClerkConfig, ClerkPath};
 pub use endpoint::validate_base_url;
 pub use freesewing::{FreeSewingAuth, FreeSewingBackend, FreeSewingConfig};
 pub use http::{HttpOptions, RetryPolicy};
-pub use listing::list_all;
+pub use listing::{list_all, SNAPSHOT_TTL};
 pub use propelauth::{PropelAuthApi, PropelAuthBackend, PropelAuthConfig};

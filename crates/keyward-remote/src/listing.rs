@@ -1,17 +1,30 @@
-//! Listing helpers: windows over paged server APIs, filtering, sorting and paging on the client
-//! for what a server cannot do, and [`list_all`].
+//! Listing helpers: windows over paged server APIs, and short-lived snapshots of a backend's keys
+//! for the queries a server cannot answer.
+//!
+//! Each adapter answers a query on the server when the server can give exactly what was asked
+//! (its filters, its order, its paging); anything else (another sort, the expiry and usage
+//! filters, a status the server cannot pick out, a search it does not have) is answered here from
+//! a snapshot of all the scope's keys, read once over the server's pages and kept for
+//! [`SNAPSHOT_TTL`]. Scrolling, sorting and filtering within that time cost no request. Creating
+//! through the same adapter drops the snapshots, revoking patches them.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use keyward_core::{
-    ApiKey, KeyBackend, KeyStatus, ListQuery, Page, Result, SortField, StatusFilter,
-};
-use std::cmp::Ordering;
-use std::collections::HashSet;
+use keyward_core::{page_locally, ApiKey, ListQuery, Page, Result, SortField};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+pub use keyward_core::list_all;
 
 /// How many page requests one listing keeps in flight.
 pub(crate) const PAGE_CONCURRENCY: usize = 4;
+/// How many page requests reading a whole snapshot keeps in flight.
+pub(crate) const SNAPSHOT_CONCURRENCY: usize = 8;
+/// How long a snapshot answers queries before the next one is read.
+pub const SNAPSHOT_TTL: Duration = Duration::from_secs(30);
 
 /// What one server page request returns: its items and the server's count of all matches.
 pub(crate) struct Chunk<T> {
@@ -22,11 +35,25 @@ pub(crate) struct Chunk<T> {
 /// Fetches items `[offset, offset + len)` from an API paged by page number and page size, with
 /// pages of at most `max_page` items. A window that is itself a page (`len ≤ max_page`, offset a
 /// multiple of `len`) costs exactly one request; larger windows cost one request per page they
-/// touch, the first alone (it tells the total) and the rest `PAGE_CONCURRENCY` at a time.
+/// touch, the first alone (it tells the total) and the rest `concurrency` at a time.
 pub(crate) async fn fetch_window<T, F, Fut>(
     offset: u64,
     len: u64,
     max_page: u32,
+    fetch_page: F,
+) -> Result<Chunk<T>>
+where
+    F: Fn(u64, u32) -> Fut,
+    Fut: Future<Output = Result<Chunk<T>>>,
+{
+    fetch_window_with(offset, len, max_page, PAGE_CONCURRENCY, fetch_page).await
+}
+
+pub(crate) async fn fetch_window_with<T, F, Fut>(
+    offset: u64,
+    len: u64,
+    max_page: u32,
+    concurrency: usize,
     fetch_page: F,
 ) -> Result<Chunk<T>>
 where
@@ -48,7 +75,7 @@ where
     if last_page > first_page {
         let rest: Vec<Chunk<T>> = stream::iter(first_page + 1..=last_page)
             .map(|page| fetch_page(page, page_size as u32))
-            .buffered(PAGE_CONCURRENCY)
+            .buffered(concurrency.max(1))
             .try_collect()
             .await?;
         items.extend(rest.into_iter().flat_map(|chunk| chunk.items));
@@ -58,132 +85,164 @@ where
     Ok(Chunk { items, total })
 }
 
-/// Every key matching `query` (its `page` is ignored), fetched page by page with at most
-/// `concurrency` requests in flight.
-///
-/// When the backend reports a total, the first page tells how many pages there are and the rest
-/// are fetched together; otherwise pages are walked one after another until `has_more` is false.
-/// Keys created or revoked during the walk can shift later pages: duplicates are dropped, but a
-/// key can be missed, as with any paged listing.
-pub async fn list_all(
-    backend: &dyn KeyBackend,
-    query: &ListQuery,
-    concurrency: usize,
-) -> Result<Vec<ApiKey>> {
-    let page_query = |page: u32| ListQuery {
-        page,
+/// Every item of a paged listing, [`SNAPSHOT_CONCURRENCY`] pages at a time after the first.
+pub(crate) async fn fetch_everything<F, Fut>(max_page: u32, fetch_page: F) -> Result<Vec<ApiKey>>
+where
+    F: Fn(u64, u32) -> Fut,
+    Fut: Future<Output = Result<Chunk<ApiKey>>>,
+{
+    let chunk = fetch_window_with(0, u64::MAX, max_page, SNAPSHOT_CONCURRENCY, fetch_page).await?;
+    Ok(dedup(chunk.items))
+}
+
+/// Drops repeated ids (a key created during a paged read shifts the pages after it).
+pub(crate) fn dedup(keys: Vec<ApiKey>) -> Vec<ApiKey> {
+    let mut seen = HashSet::new();
+    keys.into_iter()
+        .filter(|key| seen.insert(key.id.clone()))
+        .collect()
+}
+
+/// Whether the server's own order (newest first) is the one asked for.
+pub(crate) fn is_server_order(query: &ListQuery) -> bool {
+    query.sort == SortField::Created && query.descending
+}
+
+/// A page of `query` out of a snapshot of one scope. The snapshot already is the owner's keys
+/// (servers list per owner, and may spell owners their own way), so the owner is not checked
+/// again.
+pub(crate) fn page_of_snapshot(keys: &[ApiKey], query: &ListQuery) -> Page<ApiKey> {
+    let now = Utc::now();
+    let query = ListQuery {
+        owner: None,
         ..query.clone()
     };
-    let first = backend.list(&page_query(0)).await?;
-    let mut pages = vec![first.items];
-    match first.total {
-        Some(total) if first.has_more => {
-            let page_count = total.div_ceil(u64::from(query.limit.max(1))) as u32;
-            let rest: Vec<Page<ApiKey>> = stream::iter(1..page_count)
-                .map(|page| {
-                    let query = page_query(page);
-                    async move { backend.list(&query).await }
-                })
-                .buffered(concurrency.max(1))
-                .try_collect()
-                .await?;
-            pages.extend(rest.into_iter().map(|page| page.items));
+    let matching: Vec<ApiKey> = keys
+        .iter()
+        .filter(|key| query.matches(key, now))
+        .cloned()
+        .collect();
+    page_locally(matching, &query, now)
+}
+
+/// What a revoke through the adapter does to the snapshots that hold the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterRevoke {
+    /// The server keeps listing the key (revoked, archived): replace it.
+    Replace,
+    /// The server no longer lists it (deleted, or a listing of active keys only): remove it.
+    Remove,
+}
+
+/// Snapshots of all keys per scope (an owner, or the account), each kept for a time to live.
+pub(crate) struct Snapshots {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// One read at a time: concurrent queries for a missing scope wait for it and share it.
+    reading: tokio::sync::Mutex<()>,
+    /// Bumped by every create and revoke, so that a read that overlapped one is not kept.
+    generation: AtomicU64,
+}
+
+struct Entry {
+    keys: Arc<Vec<ApiKey>>,
+    taken: Instant,
+}
+
+impl std::fmt::Debug for Snapshots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshots")
+            .field("ttl", &self.ttl)
+            .field("scopes", &self.lock().len())
+            .finish()
+    }
+}
+
+impl Default for Snapshots {
+    fn default() -> Self {
+        Snapshots::new(SNAPSHOT_TTL)
+    }
+}
+
+impl Snapshots {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Snapshots {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+            reading: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
         }
-        _ => {
-            let mut has_more = first.has_more;
-            let mut page = 1;
-            while has_more {
-                let next = backend.list(&page_query(page)).await?;
-                has_more = next.has_more && !next.items.is_empty();
-                pages.push(next.items);
-                page += 1;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fresh(&self, scope: &str) -> Option<Arc<Vec<ApiKey>>> {
+        self.lock()
+            .get(scope)
+            .filter(|entry| entry.taken.elapsed() < self.ttl)
+            .map(|entry| entry.keys.clone())
+    }
+
+    /// The scope's snapshot, read with `read` when there is none younger than the TTL.
+    pub(crate) async fn get_or_read<F, Fut>(&self, scope: &str, read: F) -> Result<Arc<Vec<ApiKey>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<ApiKey>>>,
+    {
+        if let Some(keys) = self.fresh(scope) {
+            return Ok(keys);
+        }
+        let _reading = self.reading.lock().await;
+        if let Some(keys) = self.fresh(scope) {
+            return Ok(keys);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let taken = Instant::now();
+        let keys = Arc::new(read().await?);
+        if self.ttl > Duration::ZERO && self.generation.load(Ordering::SeqCst) == generation {
+            self.lock().insert(
+                scope.to_owned(),
+                Entry {
+                    keys: keys.clone(),
+                    taken,
+                },
+            );
+        }
+        Ok(keys)
+    }
+
+    /// A key was created: every snapshot may be missing it.
+    pub(crate) fn created(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.lock().clear();
+    }
+
+    /// A key was revoked: the snapshots that hold it show it as the server now does.
+    pub(crate) fn revoked(&self, key: &ApiKey, after: AfterRevoke) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for entry in self.lock().values_mut() {
+            let Some(index) = entry.keys.iter().position(|k| k.id == key.id) else {
+                continue;
+            };
+            let keys = Arc::make_mut(&mut entry.keys);
+            match after {
+                AfterRevoke::Replace => keys[index] = key.clone(),
+                AfterRevoke::Remove => {
+                    keys.remove(index);
+                }
             }
         }
     }
-    let mut seen = HashSet::new();
-    Ok(pages
-        .into_iter()
-        .flatten()
-        .filter(|key| seen.insert(key.id.clone()))
-        .collect())
-}
 
-pub(crate) fn matches_status(key: &ApiKey, status: StatusFilter) -> bool {
-    match status {
-        StatusFilter::All => true,
-        StatusFilter::Active => key.status == KeyStatus::Active,
-        StatusFilter::Expired => key.status == KeyStatus::Expired,
-        StatusFilter::Revoked => key.status == KeyStatus::Revoked,
-    }
-}
-
-/// Case-insensitive substring of the name, id or description.
-pub(crate) fn matches_search(key: &ApiKey, search: Option<&str>) -> bool {
-    let Some(search) = search else { return true };
-    let needle = search.to_lowercase();
-    [Some(&key.name), Some(&key.id), key.description.as_ref()]
-        .into_iter()
-        .flatten()
-        .any(|text| text.to_lowercase().contains(&needle))
-}
-
-/// Sorts by the requested field, ties broken by id so pages are stable.
-fn sort_keys(keys: &mut [ApiKey], sort: SortField, descending: bool) {
-    keys.sort_by(|a, b| {
-        let by_field = match sort {
-            SortField::Created => a.created_at.cmp(&b.created_at),
-            SortField::Expires => cmp_never_last(a.expires_at, b.expires_at),
-            SortField::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
-            SortField::LastUsed => a.last_used_at.cmp(&b.last_used_at),
-            // TODO(issue 5, listing): real owner/status ordering.
-            SortField::Owner | SortField::Status => Ordering::Equal,
-        };
-        let ordering = by_field.then_with(|| a.id.cmp(&b.id));
-        if descending {
-            ordering.reverse()
-        } else {
-            ordering
-        }
-    });
-}
-
-/// For server-paged listings: pages keep the server's order (newest first) unless another order is
-/// asked for, which then sorts the page only; ordering across pages is the server's to give.
-pub(crate) fn sort_page(items: &mut [ApiKey], query: &ListQuery) {
-    if (query.sort, query.descending) != (SortField::Created, true) {
-        sort_keys(items, query.sort, query.descending);
-    }
-}
-
-/// `None` (never expires) sorts after every date.
-fn cmp_never_last(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.cmp(&b),
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-    }
-}
-
-/// Filters, sorts and pages a complete listing on the client, for APIs without those features.
-pub(crate) fn page_locally(mut keys: Vec<ApiKey>, query: &ListQuery) -> Page<ApiKey> {
-    keys.retain(|key| {
-        matches_status(key, query.status) && matches_search(key, query.search.as_deref())
-    });
-    sort_keys(&mut keys, query.sort, query.descending);
-    let total = keys.len() as u64;
-    let offset = query.offset().min(total) as usize;
-    let items: Vec<ApiKey> = keys
-        .into_iter()
-        .skip(offset)
-        .take(query.limit as usize)
-        .collect();
-    Page {
-        has_more: (offset + items.len()) < total as usize,
-        items,
-        page: query.page,
-        limit: query.limit,
-        total: Some(total),
+    /// The distinct owners in one scope's keys, sorted as written.
+    pub(crate) fn owners_of(keys: &[ApiKey]) -> Vec<keyward_core::Subject> {
+        let mut owners: Vec<keyward_core::Subject> =
+            keys.iter().filter_map(|key| key.owner.clone()).collect();
+        owners.sort_by(|a, b| (a.kind(), a.id()).cmp(&(b.kind(), b.id())));
+        owners.dedup();
+        owners
     }
 }
 
@@ -191,7 +250,7 @@ pub(crate) fn page_locally(mut keys: Vec<ApiKey>, query: &ListQuery) -> Page<Api
 pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
-    use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+    use keyward_core::{KeyStatus, StatusFilter};
     use std::sync::Mutex;
 
     pub(crate) fn key(id: &str, name: &str, created_day: u32) -> ApiKey {
@@ -257,134 +316,93 @@ pub(crate) mod tests {
         assert_eq!(asked, [(50, 100)]);
     }
 
+    #[tokio::test]
+    async fn everything_is_read_in_pages_without_repeats() {
+        let asked = Mutex::new(Vec::new());
+        let keys = fetch_everything(100, |page, size| {
+            asked.lock().unwrap().push(page);
+            async move {
+                let start = page * u64::from(size);
+                // Page 1 repeats the last key of page 0, as a key created meanwhile would cause.
+                let first = if page == 1 { start - 1 } else { start };
+                let items = (first..(start + u64::from(size)).min(250))
+                    .map(|i| key(&format!("k{i:03}"), "n", 1))
+                    .collect();
+                Ok(Chunk { items, total: 250 })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(keys.len(), 250);
+        assert_eq!(asked.into_inner().unwrap(), [0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_read_once_per_ttl_and_patched() {
+        let snapshots = Snapshots::new(Duration::from_secs(60));
+        let reads = AtomicU64::new(0);
+        let read = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![key("a", "a", 1), key("b", "b", 2)])
+        };
+        let first = snapshots.get_or_read("scope", read).await.unwrap();
+        let again = snapshots.get_or_read("scope", read).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        snapshots.get_or_read("other", read).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "one snapshot per scope");
+
+        let mut revoked = key("a", "a", 1);
+        revoked.status = KeyStatus::Revoked;
+        snapshots.revoked(&revoked, AfterRevoke::Replace);
+        let patched = snapshots.get_or_read("scope", read).await.unwrap();
+        assert_eq!(patched[0].status, KeyStatus::Revoked);
+        snapshots.revoked(&revoked, AfterRevoke::Remove);
+        let patched = snapshots.get_or_read("scope", read).await.unwrap();
+        assert_eq!(patched.len(), 1);
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "patches cost no read");
+
+        snapshots.created();
+        snapshots.get_or_read("scope", read).await.unwrap();
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            3,
+            "a create drops the snapshots"
+        );
+
+        let expired = Snapshots::new(Duration::ZERO);
+        expired.get_or_read("scope", read).await.unwrap();
+        expired.get_or_read("scope", read).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 5, "a zero TTL keeps nothing");
+    }
+
     #[test]
-    fn local_paging_filters_sorts_and_counts() {
+    fn snapshot_pages_ignore_the_owner_and_apply_the_rest() {
         let mut keys: Vec<ApiKey> = (1..=25)
             .map(|i| key(&format!("k{i:02}"), &format!("Key {i}"), i))
             .collect();
         keys[3].status = KeyStatus::Revoked;
-        keys[4].description = Some("nightly CI".into());
+        keys[4].owner = Some(keyward_core::Subject::User("user_x".into()));
         let query = ListQuery {
+            owner: Some(keyward_core::Subject::User("x".into())),
             limit: 10,
             page: 1,
             ..Default::default()
         };
-        let page = page_locally(keys.clone(), &query);
+        let page = page_of_snapshot(&keys, &query);
         assert_eq!(page.total, Some(25));
-        assert!(page.has_more);
         assert_eq!(page.items[0].id, "k15", "newest first by default");
-        let revoked = page_locally(
-            keys.clone(),
+        let revoked = page_of_snapshot(
+            &keys,
             &ListQuery {
                 status: StatusFilter::Revoked,
                 ..Default::default()
             },
         );
-        assert_eq!(revoked.items.len(), 1);
         assert_eq!(revoked.total, Some(1));
-        let found = page_locally(
-            keys.clone(),
-            &ListQuery {
-                search: Some("ci".into()),
-                ..Default::default()
-            },
-        );
         assert_eq!(
-            found
-                .items
-                .iter()
-                .map(|k| k.id.as_str())
-                .collect::<Vec<_>>(),
-            ["k05"]
+            Snapshots::owners_of(&keys),
+            [keyward_core::Subject::User("user_x".into())]
         );
-        let by_name = page_locally(
-            keys,
-            &ListQuery {
-                sort: SortField::Name,
-                descending: false,
-                limit: 3,
-                ..Default::default()
-            },
-        );
-        let names: Vec<_> = by_name.items.iter().map(|k| k.name.as_str()).collect();
-        assert_eq!(names, ["Key 1", "Key 10", "Key 11"]);
-    }
-
-    #[test]
-    fn never_expiring_keys_sort_last() {
-        let mut keys = vec![key("a", "a", 1), key("b", "b", 1)];
-        keys[1].expires_at = Some(Utc::now());
-        sort_keys(&mut keys, SortField::Expires, false);
-        assert_eq!(keys[0].id, "b");
-    }
-
-    /// A backend over a fixed list, paged by `page_locally`, counting list calls.
-    struct Fixed {
-        keys: Vec<ApiKey>,
-        report_total: bool,
-        calls: AtomicUsize,
-    }
-
-    #[async_trait::async_trait]
-    impl KeyBackend for Fixed {
-        fn kind(&self) -> &'static str {
-            "fixed"
-        }
-        fn capabilities(&self) -> keyward_core::Capabilities {
-            unimplemented!("not needed by list_all")
-        }
-        async fn create(&self, _: keyward_core::NewKey) -> Result<keyward_core::CreatedKey> {
-            unimplemented!()
-        }
-        async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
-            self.calls.fetch_add(1, AtomicOrdering::SeqCst);
-            let mut page = page_locally(self.keys.clone(), query);
-            if !self.report_total {
-                page.total = None;
-            }
-            Ok(page)
-        }
-        async fn get(&self, _: &str) -> Result<ApiKey> {
-            unimplemented!()
-        }
-        async fn revoke(&self, _: &str, _: Option<&str>) -> Result<ApiKey> {
-            unimplemented!()
-        }
-        async fn verify(&self, _: &secrecy::SecretString) -> Result<keyward_core::Verification> {
-            unimplemented!()
-        }
-    }
-
-    #[test]
-    fn list_all_can_run_on_a_spawned_task() {
-        fn assert_send<T: Send>(_: T) {}
-        let backend = Fixed {
-            keys: Vec::new(),
-            report_total: true,
-            calls: AtomicUsize::new(0),
-        };
-        assert_send(list_all(&backend, &ListQuery::default(), 4));
-    }
-
-    #[tokio::test]
-    async fn list_all_fans_out_with_a_total_and_walks_without() {
-        let keys: Vec<ApiKey> = (0..95)
-            .map(|i| key(&format!("k{i:03}"), "n", 1 + i % 28))
-            .collect();
-        let query = ListQuery {
-            limit: 10,
-            page: 3,
-            ..Default::default()
-        };
-        for report_total in [true, false] {
-            let backend = Fixed {
-                keys: keys.clone(),
-                report_total,
-                calls: AtomicUsize::new(0),
-            };
-            let all = list_all(&backend, &query, 3).await.unwrap();
-            assert_eq!(all.len(), 95);
-            assert_eq!(backend.calls.load(AtomicOrdering::SeqCst), 10);
-        }
     }
 }

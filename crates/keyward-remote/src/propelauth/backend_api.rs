@@ -5,7 +5,10 @@ use super::{created_key, Shelf, WireCreated, WireKey, WirePage, MAX_PAGE, SERVIC
 use crate::endpoint::validate_base_url;
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
-use crate::listing::{fetch_window, matches_status, page_locally, sort_page, Chunk};
+use crate::listing::{
+    dedup, fetch_everything, fetch_window, is_server_order, page_of_snapshot, AfterRevoke, Chunk,
+    Snapshots,
+};
 use chrono::Utc;
 use keyward_core::{
     ApiKey, CreatedKey, Error, Expiration, KeyStatus, ListQuery, NewKey, Page, Result,
@@ -25,6 +28,8 @@ const SHARED_HOST: &str = "propelauth-api.com";
 pub(super) struct BackendApi {
     client: Client,
     default_subject: Option<Subject>,
+    /// All keys of an owner (or of the project), active and archived.
+    pub(super) snapshots: Snapshots,
 }
 
 impl BackendApi {
@@ -49,6 +54,7 @@ impl BackendApi {
         Ok(BackendApi {
             client: Client::new(base_url, http, auth, vec![integration_key])?,
             default_subject,
+            snapshots: Snapshots::default(),
         })
     }
 
@@ -102,26 +108,28 @@ impl BackendApi {
                 ))
             })
             .await
+            .inspect(|_| self.snapshots.created())
     }
 
-    /// Active keys come from the main listing, revoked and expired ones from the archive; "all"
-    /// is the active listing followed by the archive. The archive holds both revoked and expired
-    /// keys, so picking one of them happens per page here (those pages carry no total). There is
-    /// no server search: a search reads the listings whole and pages here.
+    /// Active keys, newest first, come page by page from the main listing; "all", newest first,
+    /// is the active listing followed by the archive (PropelAuth's own order). Anything else
+    /// (expired or revoked alone, which share the archive; a search, which PropelAuth's backend
+    /// API lacks; the expiry and usage filters; other orders) is answered from a snapshot of the
+    /// owner's active and archived keys.
     pub(super) async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
         let owner = query.owner.as_ref().or(self.default_subject.as_ref());
         let shelves: &[Shelf] = match query.status {
             StatusFilter::Active => &[Shelf::Active],
-            StatusFilter::Expired | StatusFilter::Revoked => &[Shelf::Archived],
             StatusFilter::All => &[Shelf::Active, Shelf::Archived],
+            StatusFilter::Expired | StatusFilter::Revoked => &[],
         };
-        if query.search.is_some() {
-            let mut keys = Vec::new();
-            for shelf in shelves {
-                keys.extend(self.window(*shelf, owner, 0, u64::MAX).await?.items);
-            }
-            return Ok(page_locally(keys, &query));
+        let server_can_answer = !shelves.is_empty()
+            && query.search.is_none()
+            && is_server_order(&query)
+            && !query.has_usage_or_expiry_filter();
+        if !server_can_answer {
+            return Ok(page_of_snapshot(&self.snapshot(owner).await?, &query));
         }
         let (offset, len) = (query.offset(), u64::from(query.limit));
         let first = self.window(shelves[0], owner, offset, len).await?;
@@ -138,16 +146,41 @@ impl BackendApi {
             }
             total += rest.total;
         }
-        let filtered_here = matches!(query.status, StatusFilter::Expired | StatusFilter::Revoked);
-        items.retain(|key| matches_status(key, query.status));
-        sort_page(&mut items, &query);
         Ok(Page {
             items,
             page: query.page,
             limit: query.limit,
-            total: (!filtered_here).then_some(total),
+            total: Some(total),
             has_more: offset + len < total,
         })
+    }
+
+    /// Every key of the owner (all of the project's without one): both listings, whole.
+    async fn snapshot(&self, owner: Option<&Subject>) -> Result<std::sync::Arc<Vec<ApiKey>>> {
+        let scope = owner.map_or_else(|| "*".to_owned(), ToString::to_string);
+        self.snapshots
+            .get_or_read(&scope, || async {
+                let (active, archived) = futures::try_join!(
+                    self.everything(Shelf::Active, owner),
+                    self.everything(Shelf::Archived, owner),
+                )?;
+                Ok(dedup(active.into_iter().chain(archived).collect()))
+            })
+            .await
+    }
+
+    async fn everything(&self, shelf: Shelf, owner: Option<&Subject>) -> Result<Vec<ApiKey>> {
+        fetch_everything(MAX_PAGE, |page_number, page_size| {
+            self.page(shelf, owner, page_number, page_size)
+        })
+        .await
+    }
+
+    /// The owners in the snapshot of the default owner's keys (all of the project's keys when
+    /// the profile names no owner).
+    pub(super) async fn owners(&self) -> Result<Vec<Subject>> {
+        let keys = self.snapshot(self.default_subject.as_ref()).await?;
+        Ok(Snapshots::owners_of(&keys))
     }
 
     /// Keys `[offset, offset + len)` of one listing, for one owner or all.
@@ -236,6 +269,8 @@ impl BackendApi {
         if archived_now {
             key.revoked_at = Some(Utc::now());
         }
+        // The archive lists it from now on.
+        self.snapshots.revoked(&key, AfterRevoke::Replace);
         Ok(key)
     }
 

@@ -5,7 +5,10 @@ use super::backend_api::refuse_levels_and_scopes;
 use super::{created_key, Shelf, WireCreated, WirePage, MAX_PAGE, SERVICE};
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
-use crate::listing::{fetch_window, sort_page, Chunk};
+use crate::listing::{
+    fetch_everything, fetch_window, is_server_order, page_of_snapshot, AfterRevoke, Chunk,
+    Snapshots,
+};
 use chrono::Utc;
 use keyward_core::{
     ApiKey, CreatedKey, Error, Expiration, ExpiryPreset, KeyStatus, ListQuery, NewKey, Page,
@@ -23,6 +26,8 @@ const PATH: [&str; 3] = ["api", "fe", "v3"];
 pub(super) struct FrontendApi {
     client: Client,
     default_subject: Option<Subject>,
+    /// All active keys of the personal or an org's listing.
+    pub(super) snapshots: Snapshots,
 }
 
 impl FrontendApi {
@@ -42,6 +47,7 @@ impl FrontendApi {
         Ok(FrontendApi {
             client: Client::new(base_url, http, auth, vec![session_cookie])?,
             default_subject,
+            snapshots: Snapshots::default(),
         })
     }
 
@@ -102,6 +108,7 @@ impl FrontendApi {
                 ))
             })
             .await
+            .inspect(|_| self.snapshots.created())
     }
 
     /// The personal listing, or an org's when the owner is an org. The frontend API shows active
@@ -115,20 +122,44 @@ impl FrontendApi {
             ));
         }
         let owner = query.owner.as_ref().or(self.default_subject.as_ref());
+        // PropelAuth searches and pages newest first; other orders and the expiry and usage
+        // filters are answered from a snapshot of the listing.
+        if !is_server_order(&query) || query.has_usage_or_expiry_filter() {
+            return Ok(page_of_snapshot(&self.snapshot(owner).await?, &query));
+        }
         let (offset, len) = (query.offset(), u64::from(query.limit));
         let chunk = fetch_window(offset, len, MAX_PAGE, |page_number, page_size| {
             self.page(owner, query.search.as_deref(), page_number, page_size)
         })
         .await?;
-        let mut items = chunk.items;
-        sort_page(&mut items, &query);
         Ok(Page {
-            items,
+            items: chunk.items,
             page: query.page,
             limit: query.limit,
             total: Some(chunk.total),
             has_more: offset + len < chunk.total,
         })
+    }
+
+    /// Every active key of the org's listing (an org owner) or the personal one.
+    async fn snapshot(&self, owner: Option<&Subject>) -> Result<std::sync::Arc<Vec<ApiKey>>> {
+        let scope = match owner {
+            Some(org @ Subject::Org(_)) => org.to_string(),
+            _ => "personal".to_owned(),
+        };
+        self.snapshots
+            .get_or_read(&scope, || {
+                fetch_everything(MAX_PAGE, |page_number, page_size| {
+                    self.page(owner, None, page_number, page_size)
+                })
+            })
+            .await
+    }
+
+    /// The owners in the snapshot of the default listing.
+    pub(super) async fn owners(&self) -> Result<Vec<Subject>> {
+        let keys = self.snapshot(self.default_subject.as_ref()).await?;
+        Ok(Snapshots::owners_of(&keys))
     }
 
     async fn page(
@@ -206,6 +237,8 @@ impl FrontendApi {
             .await?;
         key.status = KeyStatus::Revoked;
         key.revoked_at = Some(Utc::now());
+        // The frontend API lists active keys only.
+        self.snapshots.revoked(&key, AfterRevoke::Remove);
         Ok(key)
     }
 }

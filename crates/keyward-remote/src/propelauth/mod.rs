@@ -87,6 +87,17 @@ impl PropelAuthBackend {
         Ok(PropelAuthBackend { api })
     }
 
+    /// How long a snapshot of an owner's keys answers queries PropelAuth cannot (default
+    /// [`crate::SNAPSHOT_TTL`]; zero reads one for every such query).
+    pub fn with_snapshot_ttl(mut self, ttl: std::time::Duration) -> Self {
+        let snapshots = crate::listing::Snapshots::new(ttl);
+        match &mut self.api {
+            Api::Backend(api) => api.snapshots = snapshots,
+            Api::Frontend(api) => api.snapshots = snapshots,
+        }
+        self
+    }
+
     /// HTTP requests this backend has sent, retries included.
     pub fn requests_sent(&self) -> u64 {
         match &self.api {
@@ -108,8 +119,8 @@ impl KeyBackend for PropelAuthBackend {
             // Only the frontend API searches; the backend API's listings are searched here.
             server_search: frontend,
             server_paging: true,
-            // PropelAuth documents no order (it lists newest first); other orders sort one page.
-            sorts: Vec::new(),
+            // PropelAuth lists newest first; every other order sorts a snapshot of the keys.
+            sorts: keyward_core::SortField::ALL.to_vec(),
             user_keys: true,
             org_keys: true,
             owner_is_label: false,
@@ -155,6 +166,13 @@ impl KeyBackend for PropelAuthBackend {
         match &self.api {
             Api::Backend(api) => api.revoke(id).await,
             Api::Frontend(api) => api.revoke(id).await,
+        }
+    }
+
+    async fn owners(&self) -> Result<Vec<Subject>> {
+        match &self.api {
+            Api::Backend(api) => api.owners().await,
+            Api::Frontend(api) => api.owners().await,
         }
     }
 
