@@ -3,8 +3,16 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod expiry;
+mod export;
+mod jobs;
+mod notifier;
+mod records;
+mod selection;
 mod signin;
 mod state;
+#[cfg(test)]
+mod test_support;
 
 use state::AppState;
 use tauri::{Emitter, Manager, RunEvent, WindowEvent};
@@ -16,8 +24,10 @@ fn main() {
     let app = tauri::Builder::default()
         // Start opening the profile before the window exists: the UI's first call waits for it.
         .manage(AppState::start())
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             forward_clipboard_state(app.handle().clone());
+            notifier::start(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -34,10 +44,17 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             commands::keys::app_info,
             commands::keys::list_keys,
+            commands::keys::list_owners,
             commands::keys::get_key,
             commands::keys::create_key,
+            commands::keys::revoke_preview,
             commands::keys::revoke_keys,
+            commands::keys::cancel_revoke,
             commands::keys::verify_key,
+            commands::keys::copy_key_id,
+            commands::expiring::expiring_soon,
+            commands::audit::audit_log,
+            commands::audit::export_audit,
             commands::profiles::list_profiles,
             commands::profiles::switch_profile,
             commands::profiles::profile_form,

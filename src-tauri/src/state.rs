@@ -1,8 +1,11 @@
 //! What the app keeps between commands: the active profile's session, the keychain, the one
-//! clipboard handle, and the secret of the key just created while its show-once panel is open.
+//! clipboard handle, the secret of the key just created while its show-once panel is open, the
+//! activity log, and the bulk revokes in flight.
 
+use crate::jobs::RevokeJobs;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use keyward_core::{Error, KeyBackend, Result};
+use keyward_local::ActivityLog;
 use keyward_profiles::{Config, Paths, Profile, ProfileSummary};
 use keyward_vault::{Keychain, SafeClipboard, SavedSecretIndex, DEFAULT_CLEAR_AFTER};
 use secrecy::SecretString;
@@ -70,6 +73,10 @@ pub struct AppState {
     /// The countdown of the next copy, in whole seconds (changed by `save_settings`).
     clear_after_secs: AtomicU64,
     pub new_secret: NewSecret,
+    /// The activity log (`activity.db` in the data dir), opened on first use and then kept.
+    activity: Mutex<Option<Arc<ActivityLog>>>,
+    /// Bulk revokes in flight, by the UI's job number.
+    pub revoke_jobs: RevokeJobs,
 }
 
 impl AppState {
@@ -99,7 +106,31 @@ impl AppState {
             clipboard: SafeClipboard::with_clear_after(clear_after),
             clear_after_secs: AtomicU64::new(clear_after.as_secs()),
             new_secret: NewSecret::default(),
+            activity: Mutex::new(None),
+            revoke_jobs: RevokeJobs::default(),
         }
+    }
+
+    /// The activity log, opened (on a blocking thread) the first time it is needed. An error
+    /// (an unwritable data dir) is answered now and retried on the next call.
+    pub async fn activity(&self) -> Result<Arc<ActivityLog>> {
+        if let Some(log) = self
+            .activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(Arc::clone(log));
+        }
+        let opened = tauri::async_runtime::spawn_blocking(|| {
+            let paths = Paths::from_env()?;
+            ActivityLog::open(&paths.data_dir.join(ActivityLog::FILE_NAME)).map(Arc::new)
+        })
+        .await
+        .map_err(|e| Error::Unexpected(format!("opening the activity log failed: {e}")))??;
+        let mut kept = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+        // Two first calls may race: the first one kept wins, so every caller shares one handle.
+        Ok(Arc::clone(kept.get_or_insert(opened)))
     }
 
     /// The countdown the next copy starts.

@@ -1,20 +1,23 @@
-//! Key commands: list, get, create (the one response that carries a secret), revoke, verify.
+//! Key commands: list, owners, get, create (the one response that carries a secret), revoke
+//! (preview, run with progress, cancel), verify, copy a key id.
 
-use super::{non_blank, AppInfo};
+use super::{blocking, non_blank, AppInfo};
+use crate::records;
+use crate::selection::{self, RevokePreview, Selection};
 use crate::state::{AppState, NEW_SECRET_TTL};
 use keyward_core::model::validate_name;
 use keyward_core::{
-    revoke_many, ApiKey, CreatedKey, Error, Expiration, ListQuery, NewKey, Page, Result,
-    RevokeOutcome, Subject, Verification,
+    revoke_bulk, ApiKey, BulkOptions, BulkProgress, CreatedKey, Error, Expiration, ListQuery,
+    NewKey, Page, Result, RevokeOutcome, RevokeStatus, Subject, Verification,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 use zeroize::{Zeroize, Zeroizing};
 
-/// Revocations in flight at once during a bulk revoke.
-const REVOKE_CONCURRENCY: usize = 8;
+/// The event that carries a bulk revoke's progress to the main window, once per key.
+pub const REVOKE_PROGRESS_EVENT: &str = "revoke-progress";
 
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
@@ -26,6 +29,15 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
 pub async fn list_keys(state: State<'_, AppState>, query: ListQuery) -> Result<Page<ApiKey>> {
     let session = state.session().await?;
     session.backend()?.list(&query.validated()?).await
+}
+
+/// The distinct owners of the active profile's keys (`org:acme`, `user:u_1`, …), for the owner
+/// filter's suggestions.
+#[tauri::command]
+pub async fn list_owners(state: State<'_, AppState>) -> Result<Vec<String>> {
+    let session = state.session().await?;
+    let owners = session.backend()?.owners().await?;
+    Ok(owners.iter().map(ToString::to_string).collect())
 }
 
 #[tauri::command]
@@ -124,8 +136,14 @@ pub async fn create_key(
 ) -> Result<CreatedKeyResponse> {
     let new_key = request.into_new_key()?;
     let session = state.session().await?;
-    let created = session.backend()?.create(new_key).await?;
+    let backend = session.backend()?;
+    let created = backend.create(new_key).await?;
     let (profile, id) = (session.name(), created.key.id.clone());
+    // The key exists either way: a log that cannot be written is reported, not the create's failure.
+    let entry = records::created(profile, backend.kind(), &created.key);
+    if let Err(e) = record(&state, vec![entry]).await {
+        eprintln!("keyward: the activity log did not record a create: {e}");
+    }
     state
         .new_secret
         .hold(profile, &id, created.secret.clone(), NEW_SECRET_TTL);
@@ -145,33 +163,107 @@ pub async fn create_key(
     Ok(CreatedKeyResponse::new(created, saved))
 }
 
+/// Writes `entries` to the activity log on a blocking thread.
+async fn record(
+    state: &AppState,
+    entries: Vec<keyward_local::activity::NewActivity>,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let log = state.activity().await?;
+    blocking(move || log.record(&entries)).await
+}
+
+/// What the revoke dialog shows before the user confirms: how many keys, the one key's name,
+/// how many were used in the last 7 days, the first few names.
+#[tauri::command]
+pub async fn revoke_preview(
+    state: State<'_, AppState>,
+    selection: Selection,
+) -> Result<RevokePreview> {
+    let session = state.session().await?;
+    selection::preview(session.backend()?.as_ref(), selection, chrono::Utc::now()).await
+}
+
 #[derive(Serialize)]
 pub struct RevokeResponse {
+    /// One per selected key, in selection order.
     outcomes: Vec<RevokeOutcome>,
+    revoked: usize,
+    failed: usize,
+    /// Not revoked because the run was stopped first.
+    untouched: usize,
     /// Keys whose saved secret was deleted from the keychain.
     forgotten: Vec<String>,
     /// Why saved secrets could not be deleted (the revokes themselves still happened).
     keychain_error: Option<Error>,
+    /// Why the activity log could not record the revokes (they still happened).
+    activity_error: Option<Error>,
 }
 
-/// Revokes keys; with `forget_saved`, also deletes the saved secret of each revoked key that has
-/// one in the keychain.
+/// The `revoke-progress` event: after each key that ends revoked or failed.
+#[derive(Clone, Serialize)]
+struct RevokeProgress<'a> {
+    job: u64,
+    total: usize,
+    done: usize,
+    revoked: usize,
+    failed: usize,
+    last: &'a RevokeOutcome,
+}
+
+/// Revokes the selected keys (`{"ids": [..]}` or every key matching `{"query": ..}`), a few at
+/// a time, emitting `revoke-progress` after each; `cancel_revoke(job)` stops it, leaving keys
+/// not started untouched. Each revoked or failed key is recorded in the activity log. With
+/// `forget_saved`, also deletes the saved secret of each revoked key that has one.
 #[tauri::command]
 pub async fn revoke_keys(
+    app: AppHandle,
     state: State<'_, AppState>,
-    ids: Vec<String>,
+    selection: Selection,
     reason: Option<String>,
     forget_saved: Option<bool>,
+    job: u64,
 ) -> Result<RevokeResponse> {
+    // Registered first, so Stop works while a query selection is still being listed.
+    let running = state.revoke_jobs.start(job)?;
     let session = state.session().await?;
+    let backend = session.backend()?;
     let reason = non_blank(reason);
-    let outcomes = revoke_many(
-        session.backend()?.as_ref(),
-        &ids,
+    let resolved = selection::resolve(backend.as_ref(), selection).await?;
+    let on_progress = |last: &RevokeOutcome, progress: BulkProgress| {
+        let _ = app.emit_to(
+            "main",
+            REVOKE_PROGRESS_EVENT,
+            RevokeProgress {
+                job,
+                total: progress.total,
+                done: progress.done,
+                revoked: progress.revoked,
+                failed: progress.failed,
+                last,
+            },
+        );
+    };
+    let outcomes = revoke_bulk(
+        backend.as_ref(),
+        &resolved.ids,
         reason.as_deref(),
-        REVOKE_CONCURRENCY,
+        &BulkOptions::default(),
+        running.cancel_flag(),
+        &on_progress,
     )
     .await;
+    drop(running);
+    let entries = records::revoked(
+        session.name(),
+        backend.kind(),
+        reason.as_deref(),
+        &outcomes,
+        &resolved,
+    );
+    let activity_error = record(&state, entries).await.err();
     let mut forgotten = Vec::new();
     let mut keychain_error = None;
     if forget_saved.unwrap_or(false) {
@@ -196,11 +288,30 @@ pub async fn revoke_keys(
             }
         }
     }
+    let count = |status: RevokeStatus| outcomes.iter().filter(|o| o.status == status).count();
     Ok(RevokeResponse {
+        revoked: count(RevokeStatus::Revoked),
+        failed: count(RevokeStatus::Failed),
+        untouched: count(RevokeStatus::Untouched),
         outcomes,
         forgotten,
         keychain_error,
+        activity_error,
     })
+}
+
+/// "Stop" during a bulk revoke: keys not started yet end untouched; calls already sent finish.
+/// Stopping a job that already ended does nothing.
+#[tauri::command]
+pub async fn cancel_revoke(state: State<'_, AppState>, job: u64) -> Result<()> {
+    state.revoke_jobs.cancel(job);
+    Ok(())
+}
+
+/// Copies a key's id (not a secret: a plain copy, no countdown) with the app's clipboard handle.
+#[tauri::command]
+pub async fn copy_key_id(state: State<'_, AppState>, id: String) -> Result<()> {
+    state.clipboard.copy_text(selection::check_id(&id, "id")?)
 }
 
 #[tauri::command]

@@ -2,6 +2,8 @@
 //! Errors cross IPC as keyward-core's `{code, message, field?, retry_after?}`, so the UI can
 //! place each message next to the field it names.
 
+pub mod audit;
+pub mod expiring;
 pub mod keys;
 pub mod profiles;
 pub mod secrets;
