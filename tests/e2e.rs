@@ -10,7 +10,8 @@
 mod e2e_support;
 
 use e2e_support::{
-    css, ensure, field_value, screenshot, wait_js, wait_text, wait_visible, AppSession, Outcome,
+    css, ensure, field_value, finish_revoke, screenshot, type_and_confirm_revoke, wait_js,
+    wait_match_count, wait_text, wait_visible, AppSession, Outcome,
 };
 use fantoccini::key::Key;
 use fantoccini::Client;
@@ -127,7 +128,7 @@ async fn key_lifecycle(client: &Client) -> Outcome {
         still_there == json!(false),
         "the secret is still in the page after closing",
     )?;
-    wait_text(client, "#pager-range", |t| t == "1–1 of 1").await?;
+    wait_match_count(client, 1).await?;
     screenshot(client, "04-key-listed").await?;
 
     // Find it through the (server-side) search.
@@ -165,8 +166,25 @@ async fn key_lifecycle(client: &Client) -> Outcome {
         .await?
         .send_keys(REVOKE_REASON)
         .await?;
+    // The button stays disabled until the key's name is typed.
+    let confirm = client.find(css("#revoke-confirm")).await?;
+    ensure(
+        !confirm.is_enabled().await?,
+        "Revoke is enabled before the name is typed",
+    )?;
+    client
+        .find(css("#revoke-typed"))
+        .await?
+        .send_keys("ci-deploy")
+        .await?;
+    ensure(
+        !confirm.is_enabled().await?,
+        "Revoke is enabled with part of the name typed",
+    )?;
+    client.find(css("#revoke-typed")).await?.clear().await?;
     screenshot(client, "07-revoke-dialog").await?;
-    client.find(css("#revoke-confirm")).await?.click().await?;
+    type_and_confirm_revoke(client, KEY_NAME).await?;
+    finish_revoke(client).await?;
     wait_text(client, &format!("{row} .badge"), |t| t == "Revoked").await?;
     ensure(
         client.find(css(&format!("{row} .revoke"))).await.is_err(),
@@ -218,7 +236,7 @@ async fn key_lifecycle(client: &Client) -> Outcome {
     )?;
     screenshot(client, "11-create-empty-name").await?;
     client.find(css("#create-cancel")).await?.click().await?;
-    wait_text(client, "#pager-range", |t| t == "1–1 of 1").await?;
+    wait_match_count(client, 1).await?;
     screenshot(client, "12-main-window").await?;
     Ok(())
 }

@@ -16,8 +16,9 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, field_value, fill, listed_key_id, screenshot, wait_hidden, wait_text,
-    wait_visible, AppSession, Outcome, STEP_TIMEOUT,
+    click, css, ensure, field_value, fill, finish_revoke, listed_key_id, screenshot,
+    type_and_confirm_revoke, wait_hidden, wait_match_count, wait_text, wait_visible, AppSession,
+    Outcome, STEP_TIMEOUT,
 };
 use fantoccini::Client;
 use keyward_emulators::{Emulator, Flavor, SeedOwner, SeedSpec};
@@ -192,7 +193,7 @@ async fn scenario(client: &Client, emulators: &Emulators) -> Outcome {
 
     // Back to Clerk, through the switcher (for the README: the switcher over a table in use).
     switch_to(client, "clerk").await?;
-    wait_text(client, "#pager-range", |t| t.ends_with(" of 7")).await?;
+    wait_match_count(client, 7).await?;
     click(client, "#profile-button").await?;
     wait_visible(client, "#profile-menu").await?;
     screenshot(client, "56-profile-switcher-in-use").await?;
@@ -296,7 +297,7 @@ async fn clerk(client: &Client, emulators: &Emulators) -> Outcome {
         format!("clerk location: {location:?}"),
     )?;
     // The seeded keys of the profile's subject.
-    wait_text(client, "#pager-range", |t| t.ends_with(" of 6")).await?;
+    wait_match_count(client, 6).await?;
     screenshot(client, "41-clerk-profile").await?;
 
     // Clerk keys take scopes and a description; there is no level.
@@ -326,7 +327,8 @@ async fn clerk(client: &Client, emulators: &Emulators) -> Outcome {
         format!("revoke title: {title:?}"),
     )?;
     fill(client, "#revoke-reason", "rotated").await?;
-    click(client, "#revoke-confirm").await?;
+    type_and_confirm_revoke(client, "clerk e2e").await?;
+    finish_revoke(client).await?;
     wait_text(client, &format!("{row} .badge"), |t| t == "Revoked").await?;
     screenshot(client, "43-clerk-revoked").await?;
     Ok(())
@@ -440,10 +442,11 @@ async fn freesewing(client: &Client, emulators: &Emulators) -> Outcome {
             .await?,
         "FreeSewing asks for a reason",
     )?;
-    click(client, "#revoke-confirm").await?;
+    type_and_confirm_revoke(client, "sewing e2e").await?;
+    finish_revoke(client).await?;
     wait_hidden(client, &row).await?;
     // Only the emulator's seeded key (the one Keyward signs in with) is left.
-    wait_text(client, "#pager-range", |t| t == "1–1 of 1").await?;
+    wait_match_count(client, 1).await?;
     screenshot(client, "48-sewing-deleted").await?;
     Ok(())
 }
@@ -495,7 +498,8 @@ async fn propelauth_backend(client: &Client, emulators: &Emulators) -> Outcome {
         format!("archive title: {title:?}"),
     )?;
     screenshot(client, "50-propel-archive-dialog").await?;
-    click(client, "#revoke-confirm").await?;
+    type_and_confirm_revoke(client, "propel e2e").await?;
+    finish_revoke(client).await?;
     wait_text(client, &format!("{row} .badge"), |t| t == "Archived").await?;
     screenshot(client, "51-propel-archived").await?;
     Ok(())
@@ -570,7 +574,8 @@ async fn propelauth_frontend(client: &Client, emulators: &Emulators) -> Outcome 
     .await?;
     click(client, &format!("{row} .revoke")).await?;
     wait_visible(client, "#revoke-heading").await?;
-    click(client, "#revoke-confirm").await?;
+    type_and_confirm_revoke(client, "propel web e2e").await?;
+    finish_revoke(client).await?;
     wait_text(client, &format!("{row} .badge"), |t| t == "Archived").await?;
     screenshot(client, "55-propel-web-archived").await?;
     Ok(())

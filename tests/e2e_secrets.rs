@@ -12,8 +12,9 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, field_value, fill, listed_key_id, screenshot, wait_clipboard, wait_hidden,
-    wait_js, wait_text, wait_visible, AppSession, Outcome,
+    click, css, ensure, field_value, fill, finish_revoke, listed_key_id, screenshot,
+    type_and_confirm_revoke, wait_clipboard, wait_hidden, wait_js, wait_match_count, wait_text,
+    wait_visible, AppSession, Outcome,
 };
 use fantoccini::Client;
 use std::process::Command;
@@ -151,7 +152,8 @@ async fn keychain_and_clipboard(client: &Client) -> Outcome {
         "deleting the saved secret is not ticked by default",
     )?;
     screenshot(client, "34-revoke-forget-secret").await?;
-    click(client, "#revoke-confirm").await?;
+    type_and_confirm_revoke(client, "laptop").await?;
+    finish_revoke(client).await?;
     wait_text(client, &format!("{row} .badge"), |t| t == "Revoked").await?;
     wait_hidden(client, &format!("{row} .saved-mark")).await?;
     ensure(
@@ -263,7 +265,7 @@ async fn without_a_keychain_the_key_is_still_created_and_the_panel_says_why() {
         .await?;
         click(client, "#secret-ack").await?;
         click(client, "#secret-close").await?;
-        wait_text(client, "#pager-range", |t| t == "1–1 of 1").await?;
+        wait_match_count(client, 1).await?;
         Ok::<_, e2e_support::Failure>(())
     }
     .await;

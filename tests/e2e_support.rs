@@ -337,3 +337,247 @@ pub async fn wait_clipboard(what: &str, want: impl Fn(Option<&str>) -> bool) -> 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The number in `#match-count` ("10,000 keys", "1 key"), or `None` while it shows none.
+pub async fn match_count(client: &Client) -> Outcome<Option<u64>> {
+    let text = client
+        .execute(
+            "const e = document.querySelector('#match-count'); return e ? e.textContent : '';",
+            vec![],
+        )
+        .await?;
+    Ok(number_in(text.as_str().unwrap_or_default()))
+}
+
+/// The digits of `text` as one number ("10,000 keys" -> 10000), if it has any.
+pub fn number_in(text: &str) -> Option<u64> {
+    let digits: String = text
+        .split_whitespace()
+        .next()?
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Waits until `#match-count` says `want` keys match.
+pub async fn wait_match_count(client: &Client, want: u64) -> Outcome {
+    wait_match_count_within(client, want..=want).await?;
+    Ok(())
+}
+
+/// Waits until `#match-count` is within `range`; returns the count.
+pub async fn wait_match_count_within(
+    client: &Client,
+    range: std::ops::RangeInclusive<u64>,
+) -> Outcome<u64> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let count = match_count(client).await?;
+        if let Some(n) = count.filter(|n| range.contains(n)) {
+            return Ok(n);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("#match-count is {count:?}, not within {range:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The rendered rows of the key table as `(data-id, data-index)`, in DOM order.
+pub async fn rendered_rows(client: &Client) -> Outcome<Vec<(String, u64)>> {
+    let rows = client
+        .execute(
+            "return [...document.querySelectorAll('#keys-table tbody tr[data-id]')]
+                 .map((r) => [r.dataset.id, Number(r.dataset.index)]);",
+            vec![],
+        )
+        .await?;
+    Ok(rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| {
+            Some((
+                row.get(0)?.as_str()?.to_owned(),
+                row.get(1)?.as_f64()? as u64,
+            ))
+        })
+        .collect())
+}
+
+/// Confirms the open revoke dialog: types `typed` (the key's name, or the count) into
+/// `#revoke-typed`, checks that `#revoke-confirm` was disabled before and is enabled after, and
+/// clicks it.
+pub async fn type_and_confirm_revoke(client: &Client, typed: &str) -> Outcome {
+    wait_visible(client, "#revoke-typed").await?;
+    ensure(
+        !client
+            .find(css("#revoke-confirm"))
+            .await?
+            .is_enabled()
+            .await?,
+        "#revoke-confirm is enabled before the confirmation is typed",
+    )?;
+    fill(client, "#revoke-typed", typed).await?;
+    wait_js(
+        client,
+        "#revoke-confirm to be enabled",
+        "return !document.querySelector('#revoke-confirm').disabled;",
+        vec![],
+    )
+    .await?;
+    click(client, "#revoke-confirm").await
+}
+
+/// After a confirmed revoke: waits until the dialog is closed or shows its results, and closes it.
+pub async fn finish_revoke(client: &Client) -> Outcome {
+    wait_js(
+        client,
+        "the revoke to finish",
+        "const d = document.querySelector('#revoke-dialog');
+         const r = document.querySelector('#revoke-results');
+         return !d || !d.open || (!!r && r.offsetParent !== null
+             && document.querySelector('#revoke-close')?.offsetParent != null);",
+        vec![],
+    )
+    .await?;
+    let open = client
+        .execute(
+            "const d = document.querySelector('#revoke-dialog'); return !!d && d.open;",
+            vec![],
+        )
+        .await?;
+    if open == serde_json::Value::Bool(true) {
+        click(client, "#revoke-close").await?;
+        wait_js(
+            client,
+            "the revoke dialog to close",
+            "return !document.querySelector('#revoke-dialog').open;",
+            vec![],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revokes the one key of `row` through its Revoke button: types its `name`, optionally a
+/// `reason`, confirms and closes the dialog.
+pub async fn revoke_row(client: &Client, row: &str, name: &str, reason: Option<&str>) -> Outcome {
+    click(client, &format!("{row} .revoke")).await?;
+    wait_visible(client, "#revoke-heading").await?;
+    if let Some(reason) = reason {
+        fill(client, "#revoke-reason", reason).await?;
+    }
+    type_and_confirm_revoke(client, name).await?;
+    finish_revoke(client).await
+}
+
+/// Presses and releases each of `keys` in turn (WebDriver key actions, delivered to whatever has
+/// the focus: no element is targeted, as with a real keyboard).
+pub async fn press(client: &Client, keys: &str) -> Outcome {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for key in keys.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    client.perform_actions(actions).await?;
+    Ok(())
+}
+
+/// [`press`] for one named key (e.g. `Key::Enter`).
+pub async fn press_key(client: &Client, key: fantoccini::key::Key) -> Outcome {
+    press(client, &char::from(key).to_string()).await
+}
+
+/// Types `text` with `modifier` held down (e.g. Shift-clicking is [`shift_click`]).
+pub async fn press_with(client: &Client, modifier: fantoccini::key::Key, text: &str) -> Outcome {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let modifier = char::from(modifier);
+    let mut actions = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: modifier });
+    for key in text.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    client
+        .perform_actions(actions.then(KeyAction::Up { value: modifier }))
+        .await?;
+    Ok(())
+}
+
+/// Clicks `selector` with Shift held, through WebDriver actions (a real shift-click).
+pub async fn shift_click(client: &Client, selector: &str) -> Outcome {
+    use fantoccini::actions::{
+        InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
+    };
+    use fantoccini::key::Key;
+    let element = client.find(css(selector)).await?;
+    let pause = Duration::from_millis(0);
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: char::from(Key::Shift),
+        })
+        .then(KeyAction::Pause { duration: pause })
+        .then(KeyAction::Pause { duration: pause })
+        .then(KeyAction::Up {
+            value: char::from(Key::Shift),
+        });
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Pause { duration: pause });
+    client
+        .perform_actions(fantoccini::actions::Actions::from(keys).and(mouse))
+        .await?;
+    client.release_actions().await?;
+    Ok(())
+}
+
+/// The id of the focused element, or of the row (`tr[data-id]`) holding the focus as
+/// `row:<id>`, or the focused element's tag.
+pub async fn focused(client: &Client) -> Outcome<String> {
+    let what = client
+        .execute(
+            "const e = document.activeElement;
+             if (!e || e === document.body) return 'body';
+             if (e.matches('tr[data-id]')) return 'row:' + e.dataset.id;
+             if (e.id) return e.id;
+             const row = e.closest('tr[data-id]');
+             return row ? 'in-row:' + row.dataset.id + ':' + e.tagName.toLowerCase()
+                        : e.tagName.toLowerCase();",
+            vec![],
+        )
+        .await?;
+    Ok(what.as_str().unwrap_or_default().to_owned())
+}
+
+/// Presses Tab until `want` (see [`focused`]) holds, at most `max` times; returns the focus.
+pub async fn tab_until(
+    client: &Client,
+    max: usize,
+    want: impl Fn(&str) -> bool,
+) -> Outcome<String> {
+    let mut seen = Vec::new();
+    for _ in 0..=max {
+        let now = focused(client).await?;
+        if want(&now) {
+            return Ok(now);
+        }
+        seen.push(now);
+        press_key(client, fantoccini::key::Key::Tab).await?;
+    }
+    Err(format!("Tab never reached the wanted element; focus went {seen:?}").into())
+}
