@@ -159,7 +159,7 @@ pub async fn scan(profiles: Vec<ProfileBackend>, days: u32, now: DateTime<Utc>) 
         async move {
             let listed = match p.backend {
                 Ok(backend) => {
-                    keyward_remote::list_all(backend.as_ref(), &query, LIST_CONCURRENCY).await
+                    keyward_core::list_all(backend.as_ref(), &query, LIST_CONCURRENCY).await
                 }
                 Err(e) => Err(e),
             };

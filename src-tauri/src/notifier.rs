@@ -17,16 +17,35 @@ use std::time::Duration;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
 
+/// Set to `off` (or `0`, `false`, `no`) to run without the notifier: for scripted sessions and
+/// tests that must see only the requests they make themselves.
+pub const NOTIFICATIONS_ENV: &str = "KEYWARD_EXPIRY_NOTIFICATIONS";
+
 /// The first scan waits this long, so it does not compete with the window's first paint.
 const FIRST_SCAN_AFTER: Duration = Duration::from_secs(5);
 const SCAN_EVERY: Duration = Duration::from_secs(60 * 60);
 
+/// Whether `KEYWARD_EXPIRY_NOTIFICATIONS` leaves the notifier on.
+fn enabled(setting: Option<&str>) -> bool {
+    !setting.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "0" | "false" | "no"
+        )
+    })
+}
+
 /// Starts the notifier on the async runtime; it runs for the life of the app.
 pub fn start(app: AppHandle) {
+    if !enabled(std::env::var(NOTIFICATIONS_ENV).ok().as_deref()) {
+        return;
+    }
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(FIRST_SCAN_AFTER).await;
         let mut kept = KeptBackends::default();
         let mut every_hour = tokio::time::interval(SCAN_EVERY);
+        // After a suspend, one scan, not one per hour missed.
+        every_hour.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every_hour.tick().await;
             if let Err(e) = scan_and_notify(&app, &mut kept).await {
@@ -94,4 +113,19 @@ async fn scan_and_notify(app: &AppHandle, kept: &mut KeptBackends) -> Result<()>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notifier_is_on_unless_switched_off() {
+        assert!(enabled(None));
+        assert!(enabled(Some("on")));
+        assert!(enabled(Some("")));
+        for off in ["off", "0", "false", " No ", "OFF"] {
+            assert!(!enabled(Some(off)), "{off}");
+        }
+    }
 }

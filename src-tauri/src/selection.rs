@@ -165,7 +165,7 @@ fn revocable(keys: Vec<ApiKey>) -> Vec<ApiKey> {
 }
 
 async fn list_matching(backend: &dyn KeyBackend, query: ListQuery) -> Result<Vec<ApiKey>> {
-    keyward_remote::list_all(backend, &all_pages(query)?, FETCH_CONCURRENCY).await
+    keyward_core::list_all(backend, &all_pages(query)?, FETCH_CONCURRENCY).await
 }
 
 /// The keys of `ids` that exist, in the order of `ids`.
