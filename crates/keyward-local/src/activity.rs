@@ -205,6 +205,18 @@ impl ActivityLog {
         })
     }
 
+    /// An empty log in memory, gone when dropped: for exporting when no file exists yet, and for
+    /// tests.
+    pub fn in_memory() -> Result<Self> {
+        let path = PathBuf::from(":memory:");
+        let mut conn = Connection::open_in_memory().in_file(&path)?;
+        migrate(&mut conn, 0).in_file(&path)?;
+        Ok(ActivityLog {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -377,23 +389,27 @@ fn open_connection(path: &Path) -> Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .in_file(path)?;
+    migrate(&mut conn, version).in_file(path)?;
+    Ok(conn)
+}
+
+/// Runs the migrations past `version`, each in its own transaction.
+fn migrate(conn: &mut Connection, version: i64) -> rusqlite::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let target = index as i64 + 1;
-        let migrate = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // Another process may have migrated while we waited for the lock.
-            let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-            if current < target {
-                tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", target)?;
-            }
-            tx.commit()
-        };
-        if target > version {
-            migrate(&mut conn).in_file(path)?;
+        if target <= version {
+            continue;
         }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current < target {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", target)?;
+        }
+        tx.commit()?;
     }
-    Ok(conn)
+    Ok(())
 }
 
 /// The WHERE clause of a search, with its parameter.
