@@ -11,6 +11,9 @@ Examples:
   keyward keys list --status active --sort expires --asc
   keyward --profile work keys list --search deploy --json
   keyward keys revoke key_1 key_2 --reason \"laptop lost\" --forget
+  keyward keys revoke --owner user:u_9 --never-used --yes
+  keyward keys list --expiring-within 14 --sort expires --asc
+  keyward audit export --format csv --output audit.csv
   printf '%s\\n' \"$KEY\" | keyward keys verify
   keyward profiles add acme --backend clerk --url https://api.clerk.com --subject user:user_2x...
   keyward profiles set-credential acme    (reads the credential from standard input)
@@ -26,7 +29,7 @@ Environment:
 Exit status:
   0 ok, 1 unexpected, 2 invalid input, 3 unauthorized, 4 permission denied, 5 not found,
   6 conflict, 7 rate limited, 8 network or backend, 9 keychain unavailable,
-  10 the secret is not valid (keys verify), 11 store error";
+  10 the secret is not valid (keys verify), 11 store error, 130 stopped by Ctrl-C (keys revoke)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +59,43 @@ pub enum Command {
     /// Add, edit, remove and choose profiles, and keep their credentials in the keychain.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
+    /// Show or export the activity log: every key created or revoked, across profiles.
+    #[command(
+        after_help = "The activity log lives in the data dir (activity.db) and records keys created and revoked by\nthe CLI and the app, with the profile, backend, reason and, for failures, the error. Newest first.\n\nExamples:\n  keyward audit --search rotated --limit 20\n  keyward audit export --format csv --output audit.csv\n  keyward audit export --format json --search org:acme"
+    )]
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only entries whose profile, key id, key name, reason or action contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Entries to show, newest first (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write every matching entry as CSV or JSON, to stdout or a file.
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// csv (RFC 4180, with a header row) or json (an array).
+    #[arg(long, value_name = "csv|json")]
+    pub format: String,
+    /// The file to write (replaced if it exists); default: standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Only entries whose profile, key id, key name, reason or action contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,7 +114,7 @@ pub enum KeysCommand {
     Get(GetArgs),
     /// Revoke one or more keys (on some backends: archive or delete).
     #[command(
-        after_help = "Exits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExample:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget"
+        after_help = "Give key ids, or filter flags (the same as `keys list`) to revoke every key they match. A filter\nonly counts the matching keys unless --yes is given (exit 2); revoked keys are never selected.\nA rate limit pauses the run until the backend allows more; Ctrl-C stops it (keys not started are\nleft untouched). Progress goes to stderr at a terminal. Every revoke is recorded in the activity\nlog (`keyward audit`).\n\nExits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExamples:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget\n  keyward keys revoke --owner user:u_9 --status active --reason \"left the company\"          (counts)\n  keyward keys revoke --unused-for 180 --yes --json"
     )]
     Revoke(RevokeArgs),
     /// Check a secret read from standard input (first line). Exits 10 if it is not valid.
@@ -96,16 +136,9 @@ pub enum KeysCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only keys whose name contains TEXT.
-    #[arg(long, value_name = "TEXT")]
-    pub search: Option<String>,
-    /// active, expired, revoked or all.
-    #[arg(long, value_name = "STATUS", default_value = "all")]
-    pub status: String,
-    /// Only keys of this owner: user:ID or org:ID.
-    #[arg(long, value_name = "user:ID|org:ID")]
-    pub owner: Option<String>,
-    /// created, expires, name or last-used.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// created, expires, name, last-used, owner or status.
     #[arg(long, value_name = "FIELD", default_value = "created")]
     pub sort: String,
     /// Sort ascending (the default is descending).
@@ -117,6 +150,42 @@ pub struct ListArgs {
     /// Page number, starting at 1.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub page: u32,
+}
+
+/// Which keys: shared by `keys list` and `keys revoke`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FilterArgs {
+    /// Only keys whose name or id contains TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// active, expiring, expired, revoked or all (default). `expiring` = active keys expiring
+    /// within --expiring-within days (default 7).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only keys of this owner: user:ID or org:ID.
+    #[arg(long, value_name = "user:ID|org:ID")]
+    pub owner: Option<String>,
+    /// Only active keys that expire within DAYS days (1 to 3650); never-expiring keys never match.
+    #[arg(long, value_name = "DAYS")]
+    pub expiring_within: Option<String>,
+    /// Only keys that were never used.
+    #[arg(long)]
+    pub never_used: bool,
+    /// Only keys not used in DAYS days (1 to 3650), never-used keys included.
+    #[arg(long, value_name = "DAYS")]
+    pub unused_for: Option<String>,
+}
+
+impl FilterArgs {
+    /// Whether no filter flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.search.is_none()
+            && self.status.is_none()
+            && self.owner.is_none()
+            && self.expiring_within.is_none()
+            && !self.never_used
+            && self.unused_for.is_none()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -160,15 +229,23 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// Ids of the keys to revoke.
-    #[arg(required = true, value_name = "ID")]
+    /// Ids of the keys to revoke (or filter flags instead, with --yes).
+    #[arg(value_name = "ID")]
     pub ids: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Why, kept with the key where the backend supports it.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     /// Also delete the secrets saved in the keychain for the keys that were revoked.
     #[arg(long)]
     pub forget: bool,
+    /// Revoke every key the filter flags match. Without it, a filter only counts the keys.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Revoke calls in flight at once (1 to 64, default 8).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<String>,
 }
 
 #[derive(Debug, Args)]

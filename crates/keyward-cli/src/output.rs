@@ -16,10 +16,14 @@ pub enum Exit {
     /// `keys verify`: the secret is revoked, expired or unknown.
     SecretNotValid,
     Failed(ErrorCode),
+    /// Stopped by Ctrl-C before everything was done (`keys revoke`), without another failure.
+    Interrupted,
 }
 
 impl Exit {
     pub const SECRET_NOT_VALID: u8 = 10;
+    /// 128 + SIGINT, as shells report a process stopped by Ctrl-C.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 impl From<Exit> for ExitCode {
@@ -27,6 +31,7 @@ impl From<Exit> for ExitCode {
         match exit {
             Exit::Ok => ExitCode::SUCCESS,
             Exit::SecretNotValid => ExitCode::from(Exit::SECRET_NOT_VALID),
+            Exit::Interrupted => ExitCode::from(Exit::INTERRUPTED),
             Exit::Failed(code) => ExitCode::from(u8::try_from(code.exit_code()).unwrap_or(1)),
         }
     }

@@ -280,11 +280,8 @@ fn store_errors_exit_eleven() {
     let db = sandbox
         .file_names()
         .into_iter()
-        .find(|p| {
-            p.extension()
-                .is_some_and(|e| e == "db" || e == "sqlite" || e == "sqlite3")
-        })
-        .expect("a database file");
+        .find(|p| p.file_name().is_some_and(|name| name == "keyward.db"))
+        .expect("the local store's file");
     for path in sandbox.file_names() {
         std::fs::remove_file(path).unwrap();
     }

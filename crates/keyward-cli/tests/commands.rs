@@ -263,7 +263,7 @@ fn revoke_json_has_one_result_per_key_and_exits_with_the_first_failure() {
     let run = sandbox.run(&["keys", "revoke", &id, "key_missing", "--json"]);
     assert_eq!(run.code, 5, "not found: {run:?}");
     let body: Value = serde_json::from_str(&run.stdout).unwrap();
-    let results = body["results"].as_array().unwrap();
+    let results = body["outcomes"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["id"], id.as_str());
     assert_eq!(results[0]["key"]["status"], "revoked");

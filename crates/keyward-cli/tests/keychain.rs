@@ -118,7 +118,7 @@ fn a_saved_secret_can_be_printed_and_is_forgotten_on_revoke() {
     let json = sandbox
         .run(&["keys", "revoke", &id, "--forget", "--json"])
         .json();
-    assert_eq!(json["results"][0]["forgotten"], false);
+    assert_eq!(json["outcomes"][0]["forgotten"], false);
 }
 
 #[test]

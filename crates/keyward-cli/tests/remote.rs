@@ -286,7 +286,7 @@ fn freesewing_levels_delete_verify_and_permission() {
     );
     assert_eq!(denied.code, 4, "{denied:?}");
     let body: Value = serde_json::from_str(&denied.stdout).unwrap();
-    let result = &body["results"][0];
+    let result = &body["outcomes"][0];
     assert_eq!(result["error"]["code"], "permission_denied");
     assert!(!denied.stdout.contains(&weak_secret));
 

@@ -7,6 +7,7 @@ use crate::output::{self, Exit};
 use chrono::Utc;
 use keyward_core::model::validate_name;
 use keyward_core::{ApiKey, Capabilities, CreatedKey, Error, Expiration, NewKey, Result, Subject};
+use keyward_local::{ActivityAction, NewActivity};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use std::io::Write;
@@ -44,6 +45,15 @@ pub fn run(session: &Session, args: CreateArgs, json: bool) -> Result<Exit> {
     let copier = destinations.copy.map(Copier::open).transpose()?;
 
     let created = block_on(backend.create(new))?;
+    session.record_activity(&[NewActivity {
+        profile: session.profile_name().to_owned(),
+        backend: backend.kind().to_owned(),
+        action: ActivityAction::Created,
+        key_id: created.key.id.clone(),
+        key_name: Some(created.key.name.clone()),
+        reason: None,
+        error: None,
+    }]);
 
     let saved = keychain.as_ref().map(|keychain| {
         keychain.save_key_secret_blocking(session.profile_name(), &created.key.id, &created.secret)

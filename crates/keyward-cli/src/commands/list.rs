@@ -3,7 +3,7 @@
 use super::{block_on, Session};
 use crate::cli::ListArgs;
 use crate::output::{self, Exit};
-use keyward_core::{ApiKey, Error, ListQuery, Page, Result, SortField, StatusFilter, Subject};
+use keyward_core::{ApiKey, Error, ListQuery, Page, Result, SortField};
 use serde::Serialize;
 
 /// The `--json` shape: like [`Page`], but with the 1-based page number people typed, and each key
@@ -69,14 +69,11 @@ fn query(args: ListArgs) -> Result<ListQuery> {
         .checked_sub(1)
         .ok_or_else(|| Error::invalid("page", "starts at 1"))?;
     ListQuery {
-        search: args.search,
-        status: StatusFilter::parse(&args.status)?,
-        owner: args.owner.as_deref().map(Subject::parse).transpose()?,
         sort: SortField::parse(&args.sort)?,
         descending: !args.asc,
         page,
         limit: args.limit,
-        ..ListQuery::default()
+        ..super::filter::query(&args.filter)?
     }
     .validated()
 }
@@ -170,9 +167,7 @@ mod tests {
     #[test]
     fn page_zero_is_refused() {
         let args = ListArgs {
-            search: None,
-            status: "all".into(),
-            owner: None,
+            filter: crate::cli::FilterArgs::default(),
             sort: "created".into(),
             asc: false,
             limit: 50,

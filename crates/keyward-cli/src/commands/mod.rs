@@ -1,8 +1,10 @@
 //! One module per command. Each parses and checks its arguments first and opens the backend (or
 //! the keychain) only then, so a bad argument never creates or touches a store.
 
+mod audit;
 mod clipboard;
 mod create;
+mod filter;
 mod get;
 mod list;
 mod profiles;
@@ -13,6 +15,7 @@ mod verify;
 use crate::cli::{Cli, Command, KeysCommand};
 use crate::output::Exit;
 use keyward_core::{Error, KeyBackend, Result};
+use keyward_local::{ActivityLog, NewActivity};
 use keyward_profiles::{Config, Paths, Profile};
 use keyward_remote::HttpOptions;
 use keyward_vault::{Keychain, SavedSecretIndex, INDEX_FILE_NAME};
@@ -28,6 +31,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     let json = cli.json;
     match cli.command {
         Command::Profiles(command) => profiles::run(command, &paths, json),
+        Command::Audit(args) => audit::run(args, &paths, json),
         Command::Keys(command) => {
             let config = Config::load(&paths)?;
             // An empty KEYWARD_PROFILE (as CI templates often leave it) means "the default".
@@ -62,12 +66,33 @@ impl Session<'_> {
     /// Opens the backend. Blocking (the local store opens a file; a remote profile's credential
     /// may come from the OS keychain), so it runs before the runtime.
     fn open(&self) -> Result<Arc<dyn KeyBackend>> {
+        self.open_with(http_options()?)
+    }
+
+    /// [`open`](Self::open) with these HTTP options (remote profiles).
+    fn open_with(&self, http: HttpOptions) -> Result<Arc<dyn KeyBackend>> {
         self.profile
-            .open_backend_with(self.paths, &Keychain::new(), http_options()?)
+            .open_backend_with(self.paths, &Keychain::new(), http)
     }
 
     fn profile_name(&self) -> &str {
         &self.profile.name
+    }
+
+    /// Records what this command did in the activity log (`activity.db` in the data dir). A log
+    /// that cannot be written is a warning on stderr, never a failure: the keys were changed.
+    fn record_activity(&self, entries: &[NewActivity]) {
+        if entries.is_empty() {
+            return;
+        }
+        let recorded = ActivityLog::open(&self.paths.data_dir.join(ActivityLog::FILE_NAME))
+            .and_then(|log| log.record(entries));
+        if let Err(error) = recorded {
+            crate::output::note(&format!(
+                "warning: not recorded in the activity log: {}",
+                crate::output::clean(&error.to_string())
+            ));
+        }
     }
 
     /// The keychain for key secrets, recording saves and forgets in the data dir's index.
