@@ -38,9 +38,32 @@ export const getKey = (id) => invoke('get_key', { id });
  * secret. Copy and save act on the copy Rust holds, so the secret never travels back.
  */
 export const createKey = (request, saveToKeychain) => invoke('create_key', { request, saveToKeychain });
-/** Resolves to {outcomes, forgotten, keychain_error}. */
-export const revokeKeys = (ids, reason, forgetSaved) => invoke('revoke_keys', { ids, reason, forgetSaved });
 export const verifyKey = (secret) => invoke('verify_key', { secret });
+/** The distinct owners of the active profile's keys, as "org:acme" / "user:u_1". */
+export const listOwners = () => invoke('list_owners', {});
+
+// Revoking one key or many. `selection` is {ids: [..]} or {query: ListQuery} (every matching key).
+/** Resolves to {count, single_name, recently_used, names}: what `selection` would revoke. */
+export const revokePreview = (selection) => invoke('revoke_preview', { selection });
+/**
+ * Resolves to {outcomes: [{id, status, key?, error?, attempts}], revoked, failed, untouched,
+ * forgotten, keychain_error}; meanwhile Rust emits `revoke-progress` events
+ * ({job, total, done, revoked, failed, last}) tagged with `job`, a number the caller picks.
+ */
+export const revokeKeys = (selection, reason, forgetSaved, job) => invoke('revoke_keys', { selection, reason, forgetSaved, job });
+/** Stops the run `job`: keys not started yet end untouched. */
+export const cancelRevoke = (job) => invoke('cancel_revoke', { job });
+
+// Across profiles, and Keyward's own activity log.
+/** Resolves to {days, profiles: [{profile, backend, keys, error}]}: every profile, each with its keys or its error. */
+export const expiringSoon = (days) => invoke('expiring_soon', { days });
+/** `query`: {search, limit, offset}; resolves to {entries, total}. */
+export const auditLog = (query) => invoke('audit_log', { query });
+/** Writes the (searched) log to the Downloads folder; resolves to {path, count}. */
+export const exportAudit = (format, search) => invoke('export_audit', { format, search });
+
+/** Copies a key's id (not a secret) to the clipboard, in Rust. */
+export const copyKeyId = (id) => invoke('copy_key_id', { id });
 
 // Profiles
 export const listProfiles = () => invoke('list_profiles', {});

@@ -1,14 +1,20 @@
-// Keyward's window: wires the header (profile switcher), the key table, the side panels, the
-// dialogs and the clipboard countdown together, and adapts them to the active profile.
+// Keyward's window: wires the header (profile switcher, views), the key table, the side panels,
+// the dialogs, the other views and the clipboard countdown together, and adapts them to the
+// active profile.
 
 import * as api from './api.js';
-import { $, show, isTyping, setRevokedLabel } from './dom.js';
+import { $, show, setRevokedLabel } from './dom.js';
 import { KeysTable } from './keys-table.js';
-import { CreateDialog, RevokeDialog, SecretPanel } from './dialogs.js';
+import { CreateDialog, SecretPanel } from './dialogs.js';
+import { RevokeDialog } from './revoke-dialog.js';
 import { ProfileSwitcher, ProfilesDialog } from './profiles.js';
 import { ClipboardStatus } from './clipboard.js';
 import { SettingsDialog } from './settings.js';
 import { clearDetails, clearVerifyResult, refreshDetails, setupVerify, showDetails } from './panels.js';
+import { installShortcuts, renderShortcuts } from './shortcuts.js';
+import { ExpiringView } from './views/expiring.js';
+import { AuditView } from './views/audit.js';
+import { renderAbout } from './views/about.js';
 
 let info = null;
 
@@ -16,14 +22,16 @@ const clipboard = new ClipboardStatus();
 
 const table = new KeysTable({
   onSelect: (key) => selectKey(key),
-  onRevoke: (key) => revokeDialog.open(key, table.isSaved(key.id)),
+  onRevoke: (key) => revokeOne(key),
+  onBulkRevoke: () => revokeSelection(),
   onCopy: (key) => copyFromKeychain(key),
+  onCreate: () => openCreate(),
 });
 
 const secretPanel = new SecretPanel({
   clipboard,
   onClosed: (key) => {
-    table.load().then(() => table.focusKey(key.id));
+    table.refresh().then(() => table.focusKey(key.id));
   },
 });
 
@@ -33,17 +41,21 @@ const createDialog = new CreateDialog({
 });
 
 const revokeDialog = new RevokeDialog({
-  onRevoked: (key, id, note) => {
+  nameOf: (id) => {
+    const index = table.cache.indexOf(id);
+    return index >= 0 ? table.cache.get(index).name : null;
+  },
+  onFinished: (result) => {
     clearVerifyResult();
-    if (note) notify(note, 'error');
-    if (key && info.capabilities.revoke_kind !== 'delete') {
-      table.update(key);
-      table.refreshSaved().then(() => table.focusKey(id));
-      refreshDetails(key, false);
-    } else {
-      clearDetails();
-      table.load(); // the backend deleted it
+    // The selection was revoked (what failed can be retried from the dialog).
+    table.clearSelection();
+    const shown = $('#details').dataset.id;
+    const outcome = result.outcomes.find((o) => o.id === shown);
+    if (outcome?.status === 'revoked') {
+      if (outcome.key && info?.capabilities?.revoke_kind !== 'delete') refreshDetails(outcome.key, false);
+      else clearDetails(); // the backend deleted it
     }
+    table.refresh();
   },
 });
 
@@ -59,6 +71,35 @@ const profilesDialog = new ProfilesDialog({
   },
 });
 
+const expiringView = new ExpiringView();
+const auditView = new AuditView();
+
+// Views ------------------------------------------------------------------------------------------
+
+const VIEWS = ['keys', 'expiring', 'audit', 'about'];
+let currentView = 'keys';
+
+function showView(name, { focus = false } = {}) {
+  currentView = name;
+  for (const view of VIEWS) {
+    show($(`#view-${view}`), view === name);
+    const button = $(`#nav-${view}`);
+    if (view === name) button.setAttribute('aria-current', 'page');
+    else button.removeAttribute('aria-current');
+  }
+  if (name === 'expiring') expiringView.load();
+  if (name === 'audit') auditView.load();
+  if (name === 'about') renderAbout(info);
+  if (name === 'keys') table.render();
+  if (focus) {
+    const target = { keys: '#search', expiring: '#expiring-days-input', audit: '#audit-search', about: '#about-heading' }[name];
+    $(target)?.focus();
+  }
+}
+for (const view of VIEWS) $(`#nav-${view}`).addEventListener('click', () => showView(view));
+
+// Keys -------------------------------------------------------------------------------------------
+
 async function selectKey(key) {
   showDetails(key, table.isSaved(key.id));
   try {
@@ -68,12 +109,44 @@ async function selectKey(key) {
   }
 }
 
+function revokeOne(key) {
+  revokeDialog.open({ selection: { ids: [key.id] }, key, count: 1, saved: table.isSaved(key.id) });
+}
+
+function revokeSelection() {
+  const { selection } = table;
+  if (selection.isEmpty) return;
+  // One key picked by id: the dialog asks for its name, as for a row's own button.
+  let key = null;
+  if (!selection.allMatching && selection.size === 1) {
+    const [id] = selection.ids;
+    const index = table.cache.indexOf(id);
+    key = index >= 0 ? table.cache.get(index) : null;
+  }
+  revokeDialog.open({ selection: selection.toRequest(), key, count: selection.size, saved: table.selectionHasSaved() });
+}
+
+function openCreate() {
+  if ($('#new-key').disabled) return;
+  showView('keys');
+  createDialog.open();
+}
+
 async function copyFromKeychain(key) {
   try {
     clipboard.copied(await api.copySavedSecret(key.id));
     notify(null);
   } catch (error) {
     notify(`Could not copy “${key.name}” from the keychain: ${error.message}`, 'error');
+  }
+}
+
+async function copyKeyId(key) {
+  try {
+    await api.copyKeyId(key.id);
+    toast(`Copied the id of “${key.name}”`);
+  } catch (error) {
+    toast(`Could not copy the key id: ${error.message}`, 'error');
   }
 }
 
@@ -86,6 +159,19 @@ function notify(text, kind = 'notice') {
   show(banner, !!text);
 }
 $('#keys-notice-close').addEventListener('click', () => notify(null));
+
+let toastTimer;
+/** A short message at the bottom of the window. */
+function toast(text, kind = 'notice') {
+  const node = $('#toast');
+  node.textContent = text;
+  node.dataset.state = kind;
+  show(node, true);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => show(node, false), 3000);
+}
+
+// Profiles ---------------------------------------------------------------------------------------
 
 function showStartupError(error) {
   $('#startup-error-message').textContent = error.message;
@@ -104,6 +190,7 @@ function apply(newInfo) {
   show($('#backend-error'), !!broken);
   show($('#workspace'), !broken);
   $('#new-key').disabled = !!broken;
+  if (currentView === 'about') renderAbout(info);
   if (broken) {
     $('#backend-error-title').textContent = `Keyward could not open “${info.profile.name}”`;
     $('#backend-error-message').textContent = broken.message;
@@ -133,33 +220,75 @@ async function switchTo(name) {
   clearVerifyResult();
   apply(next);
   if (!next.backend_error) await table.load();
+  if (currentView === 'audit') auditView.load();
 }
 
 $('#backend-error-edit').addEventListener('click', () => profilesDialog.open(info?.profile.name));
 
-// Single-key shortcuts, ignored while typing or while a dialog or menu is open.
-document.addEventListener('keydown', (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-  if (document.querySelector('dialog[open]') || !$('#profile-menu').hidden) return;
-  const actions = {
-    p: () => $('#profile-button').click(),
-  };
-  if (!$('#new-key').disabled) {
-    Object.assign(actions, {
-      '/': () => $('#search').focus(),
-      n: () => createDialog.open(),
-      '[': () => $('#page-prev').disabled || $('#page-prev').click(),
-      ']': () => $('#page-next').disabled || $('#page-next').click(),
-    });
-  }
-  const action = actions[event.key];
-  if (action) {
-    event.preventDefault();
-    action();
-  }
-});
+// Keyboard ---------------------------------------------------------------------------------------
 
-$('#new-key').addEventListener('click', () => createDialog.open());
+const shortcutsDialog = $('#shortcuts-dialog');
+renderShortcuts($('#shortcuts-list'));
+$('#shortcuts-close').addEventListener('click', () => shortcutsDialog.close());
+$('#shortcuts-button').addEventListener('click', () => shortcutsDialog.showModal());
+
+const keysUsable = () => !$('#new-key').disabled;
+
+installShortcuts({
+  newKey: () => {
+    if (!keysUsable()) return false;
+    openCreate();
+    return true;
+  },
+  search: () => {
+    if (!keysUsable()) return false;
+    showView('keys');
+    $('#search').focus();
+    $('#search').select();
+    return true;
+  },
+  revoke: () => {
+    if (currentView !== 'keys' || !keysUsable()) return false;
+    if (!table.selection.isEmpty) {
+      revokeSelection();
+      return true;
+    }
+    const key = table.focusedKey();
+    if (key && key.status !== 'revoked') {
+      revokeOne(key);
+      return true;
+    }
+    return false;
+  },
+  escape: () => {
+    if (currentView === 'keys' && !table.selection.isEmpty) {
+      table.clearSelection();
+      return true;
+    }
+    return false;
+  },
+  copyId: () => {
+    if (currentView !== 'keys') return false;
+    let key = table.focusedKey();
+    if (!key && !table.selection.allMatching && table.selection.size === 1) {
+      const index = table.cache.indexOf([...table.selection.ids][0]);
+      key = index >= 0 ? table.cache.get(index) : null;
+    }
+    if (!key) return false;
+    copyKeyId(key);
+    return true;
+  },
+  help: () => {
+    shortcutsDialog.showModal();
+    return true;
+  },
+  profile: () => {
+    $('#profile-button').click();
+    return true;
+  },
+}, () => !!document.querySelector('dialog[open]') || !$('#profile-menu').hidden);
+
+$('#new-key').addEventListener('click', () => openCreate());
 const settingsDialog = new SettingsDialog();
 $('#settings-button').addEventListener('click', () => settingsDialog.open());
 setupVerify();

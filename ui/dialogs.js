@@ -1,4 +1,4 @@
-// The key dialogs: create a key, show its secret once (copy, save to keychain), revoke a key.
+// The key dialogs: create a key, and show its secret once (copy, save to keychain). Revoking is revoke-dialog.js.
 
 import * as api from './api.js';
 import { $, el, show, PRESET_LABELS, showError, clearErrors, capitalize } from './dom.js';
@@ -238,68 +238,5 @@ export class SecretPanel {
     this.clipboard.render();
     this.onClosed(this.key);
     this.key = null;
-  }
-}
-
-const REVOKE_WORDING = {
-  revoke: { verb: 'Revoke', done: 'revoked', explain: 'Programs using it will be refused from now on. The key stays listed as revoked. This cannot be undone.' },
-  archive: { verb: 'Archive', done: 'archived', explain: 'Programs using it will be refused from now on. The key moves to the archive. This cannot be undone.' },
-  delete: { verb: 'Delete', done: 'deleted', explain: 'Programs using it will be refused from now on, and the key is deleted for good. This cannot be undone.' },
-};
-
-export class RevokeDialog {
-  constructor({ onRevoked }) {
-    this.onRevoked = onRevoked;
-    this.dialog = $('#revoke-dialog');
-    this.form = $('#revoke-form');
-    this.reason = $('#revoke-reason');
-    this.forget = $('#revoke-forget');
-    this.confirm = $('#revoke-confirm');
-    this.wording = REVOKE_WORDING.revoke;
-    this.form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      this.submit();
-    });
-    $('#revoke-cancel').addEventListener('click', () => this.dialog.close());
-  }
-
-  configure(capabilities) {
-    this.wording = REVOKE_WORDING[capabilities.revoke_kind] ?? REVOKE_WORDING.revoke;
-    this.confirm.textContent = this.wording.verb;
-    show($('#revoke-reason-field'), capabilities.revoke_reason);
-  }
-
-  /** `saved`: the key's secret is in the keychain, so offer to delete it too (ticked). */
-  open(key, saved) {
-    this.key = key;
-    this.saved = saved;
-    this.form.reset();
-    clearErrors(this.form);
-    show($('#revoke-forget-field'), saved);
-    this.forget.checked = true;
-    $('#revoke-heading').textContent = `${this.wording.verb} “${key.name}”?`;
-    $('#revoke-explain').textContent = this.wording.explain;
-    this.dialog.showModal();
-    (this.reason.offsetParent ? this.reason : this.confirm).focus();
-  }
-
-  async submit() {
-    clearErrors(this.form);
-    this.confirm.disabled = true;
-    try {
-      const forget = this.saved && this.forget.checked;
-      const result = await api.revokeKeys([this.key.id], this.reason.value || null, forget);
-      const [outcome] = result.outcomes;
-      if (outcome.error) throw outcome.error;
-      this.dialog.close();
-      const note = result.keychain_error
-        ? `“${this.key.name}” was ${this.wording.done}, but its saved secret could not be deleted from the keychain: ${result.keychain_error.message}`
-        : null;
-      this.onRevoked(outcome.key ?? null, this.key.id, note);
-    } catch (error) {
-      showError(error, {}, $('#revoke-error'));
-    } finally {
-      this.confirm.disabled = false;
-    }
   }
 }

@@ -1,60 +1,180 @@
-// The key table: one server-side page at a time (never every row), with search, status filter,
-// sortable columns, a pager and keyboard navigation between rows. Keys whose secret is saved in
-// the keychain are marked (metadata from Rust's saved-secret index) and offer "Copy".
+// The key table at scale: filters, sort and search build one ListQuery; its pages (200 rows)
+// are fetched as the user scrolls (PageCache) and only the rows in view are in the DOM
+// (VirtualBody). Rows can be selected (click, shift-click, all loaded, all matching) for a bulk
+// revoke. Keys whose secret is saved in the keychain are marked and offer "Copy".
 
 import * as api from './api.js';
-import { $, el, show, formatDate, formatDateTime, formatRelative, formatOwner, statusBadge } from './dom.js';
+import { $, el, show, formatDate, formatDateTime, statusBadge } from './dom.js';
+import { relativeTime, countLabel, formatNumber, parseOwner, ownerText } from './format.js';
+import { PageCache } from './page-cache.js';
+import { Selection } from './selection.js';
+import { VirtualBody } from './virtual-table.js';
 
-export const PAGE_SIZE = 50;
+export const PAGE_SIZE = 200;
+export const ROW_HEIGHT = 36;
+const COLUMNS = 10;
 const SEARCH_DEBOUNCE_MS = 150;
-// Names read best A→Z; dates newest first.
-const STARTS_DESCENDING = { name: false, created: true, expires: true, last_used: true };
+const OWNER_DEBOUNCE_MS = 300;
+// Names and owners read best A→Z; dates newest first; status active first.
+const STARTS_DESCENDING = { name: false, owner: false, status: false, created: true, expires: false, last_used: true };
 const REVOKE_LABELS = { revoke: 'Revoke', archive: 'Archive', delete: 'Delete' };
-const numberFormat = new Intl.NumberFormat();
-const DEFAULT_QUERY = { search: '', status: 'all', sort: 'created', descending: true, page: 0, limit: PAGE_SIZE };
 const NO_LAST_USED = 'This backend does not report when a key was last used';
+window.__keyward ??= {};
+
+const DEFAULT_FILTERS = {
+  search: '', status: 'all', expiringDays: 7, usage: 'any', unusedDays: 90, owner: null, sort: 'created', descending: true,
+};
 
 export class KeysTable {
-  constructor({ onSelect, onRevoke, onCopy }) {
-    this.onSelect = onSelect;
-    this.onRevoke = onRevoke;
-    this.onCopy = onCopy;
-    this.query = { ...DEFAULT_QUERY };
+  /**
+   * onSelect(key): show its details; onRevoke(key): revoke one; onBulkRevoke(): revoke the
+   * selection; onCopy(key): copy its saved secret; onCreate(): the empty state's "create" button.
+   */
+  constructor({ onSelect, onRevoke, onBulkRevoke, onCopy, onCreate }) {
+    Object.assign(this, { onSelect, onRevoke, onBulkRevoke, onCopy, onCreate });
+    this.filters = { ...DEFAULT_FILTERS };
     this.saved = new Set();
     this.lastUsed = true;
-    this.page = { items: [], total: null, has_more: false };
-    this.selectedId = null;
     this.revokeLabel = REVOKE_LABELS.revoke;
-    this.latestRequest = 0;
+    this.sorts = Object.keys(STARTS_DESCENDING);
+    this.detailsId = null;
+    this.activeIndex = 0;
     this.painted = false;
+    this.queryText = '';
+    this.loading = false; // whether rows are wanted (false between a reset and the next load)
+    this.selection = new Selection();
 
     this.table = $('#keys-table');
+    this.scroller = $('#keys-scroll');
     this.tbody = this.table.tBodies[0];
     this.search = $('#search');
     this.statusFilter = $('#status-filter');
-    this.prev = $('#page-prev');
-    this.next = $('#page-next');
+    this.expiringDays = $('#expiring-days');
+    this.usageFilter = $('#usage-filter');
+    this.unusedDays = $('#unused-days');
+    this.ownerFilter = $('#owner-filter');
+    this.selectAll = $('#select-all');
 
+    this.cache = new PageCache({
+      pageSize: PAGE_SIZE,
+      fetchPage: (page) => api.listKeys(this.listQuery(page)),
+      onChange: () => this.dataChanged(),
+      onError: (error) => this.showListError(error),
+    });
+    this.body = new VirtualBody({
+      scroller: this.scroller,
+      tbody: this.tbody,
+      rowHeight: ROW_HEIGHT,
+      columns: COLUMNS,
+      createRow: () => this.createRow(),
+      fillRow: (row, index) => this.fillRow(row, index),
+    });
+
+    this.bindFilters();
+    this.bindSelection();
+    let frame = 0;
+    this.scroller.addEventListener('scroll', () => {
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        this.render({ chrome: false });
+      });
+    }, { passive: true });
+    new ResizeObserver(() => {
+      this.body.measure();
+      this.render();
+    }).observe(this.scroller);
+    this.tbody.addEventListener('click', (event) => this.onRowClick(event));
+    this.tbody.addEventListener('keydown', (event) => this.onRowKey(event));
+    this.tbody.addEventListener('focusin', (event) => {
+      const row = event.target.closest('tr[data-index]');
+      if (row) this.setActive(Number(row.dataset.index));
+    });
+    $('#empty-action').addEventListener('click', () => (this.isFiltered() ? this.clearFilters() : this.onCreate()));
+  }
+
+  bindFilters() {
     let debounce;
     this.search.addEventListener('input', () => {
       clearTimeout(debounce);
-      debounce = setTimeout(() => this.setQuery({ search: this.search.value }), SEARCH_DEBOUNCE_MS);
+      debounce = setTimeout(() => this.setFilters({ search: this.search.value }), SEARCH_DEBOUNCE_MS);
     });
     this.search.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.search.value) {
         event.preventDefault();
+        event.stopPropagation();
+        clearTimeout(debounce);
         this.search.value = '';
-        this.setQuery({ search: '' });
-      } else if (event.key === 'ArrowDown') {
+        this.setFilters({ search: '' });
+      } else if (event.key === 'ArrowDown' || (event.key === 'Enter' && this.cache.rowCount > 0)) {
         event.preventDefault();
+        clearTimeout(debounce);
+        if (this.search.value !== this.filters.search) this.setFilters({ search: this.search.value });
         this.focusRow(0);
       }
     });
-    this.statusFilter.addEventListener('change', () => this.setQuery({ status: this.statusFilter.value }));
-    this.prev.addEventListener('click', () => this.goToPage(this.query.page - 1));
-    this.next.addEventListener('click', () => this.goToPage(this.query.page + 1));
-    this.tbody.addEventListener('click', (event) => this.onRowClick(event));
-    this.tbody.addEventListener('keydown', (event) => this.onRowKey(event));
+    this.statusFilter.addEventListener('change', () => {
+      this.syncFilterInputs();
+      this.setFilters({ status: this.statusFilter.value });
+    });
+    this.usageFilter.addEventListener('change', () => {
+      this.syncFilterInputs();
+      this.setFilters({ usage: this.usageFilter.value });
+    });
+    const days = (input, field) => input.addEventListener('input', () => {
+      const value = Number(input.value);
+      const valid = Number.isInteger(value) && value >= 1 && value <= 3650;
+      input.toggleAttribute('aria-invalid', !valid);
+      if (valid) this.setFilters({ [field]: value });
+    });
+    days(this.expiringDays, 'expiringDays');
+    days(this.unusedDays, 'unusedDays');
+
+    let ownerDebounce;
+    const applyOwner = () => {
+      clearTimeout(ownerDebounce);
+      const parsed = parseOwner(this.ownerFilter.value);
+      const error = $('#owner-filter-error');
+      error.textContent = parsed.error ?? '';
+      show(error, !!parsed.error);
+      this.ownerFilter.toggleAttribute('aria-invalid', !!parsed.error);
+      show($('#owner-clear'), this.ownerFilter.value !== '');
+      if (parsed.error) return;
+      if (ownerText(parsed.owner) !== ownerText(this.filters.owner)) this.setFilters({ owner: parsed.owner });
+    };
+    this.ownerFilter.addEventListener('input', () => {
+      clearTimeout(ownerDebounce);
+      show($('#owner-clear'), this.ownerFilter.value !== '');
+      // A pick from the list applies at once; typing waits for a pause.
+      const picked = [...$('#owner-options').options].some((o) => o.value === this.ownerFilter.value);
+      ownerDebounce = setTimeout(applyOwner, picked ? 0 : OWNER_DEBOUNCE_MS);
+    });
+    this.ownerFilter.addEventListener('change', applyOwner);
+    this.ownerFilter.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') applyOwner();
+    });
+    $('#owner-clear').addEventListener('click', () => {
+      this.setOwner(null);
+      this.ownerFilter.focus();
+    });
+  }
+
+  bindSelection() {
+    this.selectAll.addEventListener('change', () => {
+      const ids = this.cache.loadedIds();
+      if (this.selectAll.checked) this.selection.set(ids, true, ids);
+      else this.selection.clear();
+      this.selectionChanged();
+    });
+    $('#select-all-matching').addEventListener('click', () => {
+      this.selection.selectMatching(this.listQuery(0), this.cache.exact ? this.cache.rowCount : null);
+      this.selectionChanged();
+    });
+    $('#clear-selection').addEventListener('click', () => {
+      this.clearSelection();
+      this.focusRow(this.activeIndex);
+    });
+    $('#bulk-revoke').addEventListener('click', () => this.onBulkRevoke());
   }
 
   /**
@@ -64,217 +184,499 @@ export class KeysTable {
   configure(capabilities) {
     this.revokeLabel = REVOKE_LABELS[capabilities.revoke_kind] ?? REVOKE_LABELS.revoke;
     this.lastUsed = capabilities.last_used;
+    this.sorts = capabilities.sorts;
     const lastUsedHeader = this.table.tHead.querySelector('th[data-sort="last_used"]');
     lastUsedHeader.title = this.lastUsed ? '' : NO_LAST_USED;
     for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {
-      th.dataset.label ??= th.textContent;
+      th.dataset.label ??= th.textContent.trim();
       th.replaceChildren(th.dataset.label);
-      if (!capabilities.sorts.includes(th.dataset.sort)) continue;
-      const button = el('button', { type: 'button', className: 'sort' }, th.textContent,
-        el('span', { className: 'sort-indicator', 'aria-hidden': 'true' }));
+      if (!this.sorts.includes(th.dataset.sort)) continue;
+      const button = el('button', { type: 'button', className: 'sort', 'aria-label': `Sort by ${th.dataset.label.toLowerCase()}` },
+        th.dataset.label, el('span', { className: 'sort-indicator', 'aria-hidden': 'true' }));
       button.addEventListener('click', () => this.sortBy(th.dataset.sort));
       th.replaceChildren(button);
     }
+    if (!this.sorts.includes(this.filters.sort) && this.sorts.length) {
+      this.filters.sort = this.sorts[0];
+      this.filters.descending = STARTS_DESCENDING[this.sorts[0]] ?? false;
+    }
     this.paintSortState();
-    if (this.page.items.length) this.render();
+    this.loadOwners();
+    this.repaintAll();
   }
 
-  /** Back to the first page of everything, for another profile. */
+  /** Back to everything, unsorted and unfiltered, for another profile. */
   reset() {
-    this.query = { ...DEFAULT_QUERY };
+    this.filters = { ...DEFAULT_FILTERS };
     this.search.value = '';
     this.statusFilter.value = 'all';
-    this.selectedId = null;
+    this.usageFilter.value = 'any';
+    this.expiringDays.value = String(DEFAULT_FILTERS.expiringDays);
+    this.unusedDays.value = String(DEFAULT_FILTERS.unusedDays);
+    this.ownerFilter.value = '';
+    $('#owner-options').replaceChildren();
+    show($('#owner-clear'), false);
+    this.syncFilterInputs();
+    this.detailsId = null;
     this.saved = new Set();
-    this.page = { items: [], total: null, has_more: false };
-    this.tbody.replaceChildren();
+    this.selection.clear();
+    this.cache.reset();
+    this.loading = false;
+    this.scroller.scrollTop = 0;
+    this.activeIndex = 0;
+    show($('#list-error'), false);
     this.paintSortState();
+    this.render();
+  }
+
+  /** The owners the backend knows, offered by the owner filter. */
+  async loadOwners() {
+    try {
+      const owners = await api.listOwners();
+      $('#owner-options').replaceChildren(...owners.map((owner) => el('option', { value: owner })));
+    } catch {
+      // The filter still takes a typed owner.
+    }
+  }
+
+  syncFilterInputs() {
+    show($('#expiring-days-field'), this.statusFilter.value === 'expiring');
+    show($('#unused-days-field'), this.usageFilter.value === 'unused');
   }
 
   isSaved(id) {
     return this.saved.has(id);
   }
 
+  /** Whether any selected key has a saved secret (for "all matching": whether any key has one). */
+  selectionHasSaved() {
+    if (this.selection.allMatching) return this.saved.size > 0;
+    return [...this.selection.ids].some((id) => this.saved.has(id));
+  }
+
   /** Re-reads which keys have a saved secret and repaints the rows. */
   async refreshSaved() {
     this.saved = await savedIds();
-    this.render();
+    this.repaintAll();
   }
 
-  setQuery(changes) {
-    Object.assign(this.query, changes, { page: 0 });
-    return this.load();
+  isFiltered() {
+    const f = this.filters;
+    return f.search.trim() !== '' || f.status !== 'all' || f.usage !== 'any' || f.owner != null;
   }
 
-  goToPage(page) {
-    if (page < 0) return;
-    this.query.page = page;
-    return this.load();
+  clearFilters() {
+    this.search.value = '';
+    this.statusFilter.value = 'all';
+    this.usageFilter.value = 'any';
+    this.ownerFilter.value = '';
+    show($('#owner-clear'), false);
+    this.syncFilterInputs();
+    this.setFilters({ search: '', status: 'all', usage: 'any', owner: null });
+    this.search.focus();
+  }
+
+  /** Shows every key of `owner` ("org:acme"), or everyone's with null. */
+  setOwner(owner) {
+    this.ownerFilter.value = owner ?? '';
+    show($('#owner-clear'), !!owner);
+    $('#owner-filter-error').hidden = true;
+    this.ownerFilter.removeAttribute('aria-invalid');
+    this.setFilters({ owner: owner ? parseOwner(owner).owner : null });
+  }
+
+  /** The ListQuery for page `page` of the current filters. */
+  listQuery(page) {
+    const f = this.filters;
+    const expiring = f.status === 'expiring';
+    return {
+      search: f.search.trim() || null,
+      status: expiring ? 'active' : f.status,
+      owner: f.owner,
+      sort: f.sort,
+      descending: f.descending,
+      page,
+      limit: PAGE_SIZE,
+      expires_within_days: expiring ? f.expiringDays : null,
+      never_used: f.usage === 'never',
+      unused_for_days: f.usage === 'unused' ? f.unusedDays : null,
+    };
+  }
+
+  /** A new query: the selection is cleared (it was made for the old one) and the table starts at the top. */
+  setFilters(changes) {
+    Object.assign(this.filters, changes);
+    this.selection.clear();
+    this.activeIndex = 0;
+    this.scroller.scrollTop = 0;
+    this.load();
   }
 
   sortBy(field) {
-    const descending = this.query.sort === field ? !this.query.descending : STARTS_DESCENDING[field];
-    this.paintSortState(field, descending);
-    return this.setQuery({ sort: field, descending });
+    const descending = this.filters.sort === field ? !this.filters.descending : STARTS_DESCENDING[field];
+    this.filters.sort = field;
+    this.filters.descending = descending;
+    this.paintSortState();
+    this.setFilters({});
   }
 
-  async load() {
-    const request = ++this.latestRequest;
-    const { search, ...rest } = this.query;
+  /** Fetches the current query from its first page. Resolves when the first answer is in. */
+  load() {
+    this.cache.reset();
+    this.loading = true;
+    this.loadSaved();
+    this.queryText = this.filters.search;
+    window.__keyward.lastQuery = { query: this.queryText, at: performance.now() };
     this.table.setAttribute('aria-busy', 'true');
-    try {
-      const [page, saved] = await Promise.all([api.listKeys({ ...rest, search: search.trim() || null }), savedIds()]);
-      if (request !== this.latestRequest) return; // a newer query has been sent
-      this.saved = saved;
-      if (page.items.length === 0 && this.query.page > 0) {
-        this.query.page -= 1; // e.g. the last row of the last page left the filter
-        return this.load();
+    this.render();
+    return this.whenReady();
+  }
+
+  /** The same query again (after a create or a revoke), keeping the scroll position and selection. */
+  refresh() {
+    this.cache.refresh();
+    this.loading = true;
+    this.loadSaved();
+    this.table.setAttribute('aria-busy', 'true');
+    this.render();
+    return this.whenReady();
+  }
+
+  async loadSaved() {
+    const saved = await savedIds();
+    const changed = saved.size !== this.saved.size || [...saved].some((id) => !this.saved.has(id));
+    this.saved = saved;
+    if (changed) this.repaintAll();
+  }
+
+  whenReady() {
+    return new Promise((resolve) => {
+      const generation = this.cache.generation;
+      const check = () => {
+        if (this.cache.generation !== generation || this.cache.ready || this.cache.lastError || this.cache.inFlight.size === 0) resolve();
+        else setTimeout(check, 16);
+      };
+      check();
+    });
+  }
+
+  dataChanged() {
+    show($('#list-error'), false);
+    this.table.removeAttribute('aria-busy');
+    // A key that left the listing (deleted) leaves the selection too.
+    this.render();
+    this.markPainted();
+  }
+
+  showListError(error) {
+    const banner = $('#list-error');
+    banner.textContent = `Could not load keys: ${error.message}`;
+    show(banner, true);
+    this.table.removeAttribute('aria-busy');
+    this.render();
+  }
+
+  /** Read by the e2e benchmark: the current query's rows are in the DOM and painted next frame. */
+  markPainted() {
+    const query = this.queryText;
+    requestAnimationFrame(() => {
+      window.__keyward.lastPaint = { query, at: performance.now(), rows: this.cache.rowCount };
+      performance.mark('keys-painted');
+      if (!this.painted) {
+        this.painted = true;
+        performance.mark('keys-table-painted'); // the startup benchmark's mark
       }
-      this.page = page;
-      show($('#list-error'), false);
-      this.render();
-    } catch (error) {
-      if (request !== this.latestRequest) return;
-      const banner = $('#list-error');
-      banner.textContent = `Could not load keys: ${error.message}`;
-      show(banner, true);
-      // Neither another profile's rows nor "No keys yet": we do not know what is there.
-      this.tbody.replaceChildren();
-      show($('#empty-state'), false);
-    } finally {
-      if (request === this.latestRequest) this.table.removeAttribute('aria-busy');
+    });
+  }
+
+  /**
+   * Draws what is in view and asks for its pages; with `chrome` (anything but a scroll) also the
+   * counts, the selection bar and the empty state.
+   */
+  render({ chrome = true } = {}) {
+    const known = this.cache.ready || this.cache.stale.size > 0;
+    const failed = !known && !!this.cache.lastError;
+    this.body.setRowCount(known ? this.cache.rowCount : 0);
+    const range = this.body.render();
+    if (this.loading) this.cache.want(range.start, Math.max(range.end, range.start + 1));
+    this.renderRange(known);
+    if (chrome) {
+      const empty = known && this.cache.rowCount === 0;
+      this.table.classList.toggle('is-empty', empty);
+      this.table.classList.toggle('has-saved', this.saved.size > 0);
+      this.renderEmptyState(empty && !failed);
+      this.renderCounts(known, failed);
+      this.renderSelectionBar();
+    }
+    const activeRow = this.body.rowFor(this.activeIndex);
+    if (!activeRow && this.body.rowCount > 0 && !this.tbody.contains(document.activeElement)) {
+      // The active row scrolled away: the first row in view takes the Tab stop.
+      const { first } = this.body.visible();
+      this.setActive(first);
     }
   }
 
-  render() {
-    const focusedId = document.activeElement?.closest?.('#keys-table tbody tr')?.dataset.id;
-    this.tbody.replaceChildren(...this.page.items.map((key) => this.renderRow(key)));
-    // Room for "Copy" next to "Revoke" only on pages that need it.
-    this.table.classList.toggle('has-saved', this.page.items.some((key) => this.saved.has(key.id)));
-    this.renderEmptyState();
-    this.renderPager();
-    const rows = this.rows();
-    const active = rows.find((r) => r.dataset.id === focusedId) ?? rows.find((r) => r.dataset.id === this.selectedId) ?? rows[0];
-    if (active) this.setActive(active);
-    if (focusedId && active) active.focus();
-    if (!this.painted) {
-      this.painted = true;
-      // Read by the startup benchmark: the first page is on screen at the next frame.
-      requestAnimationFrame(() => performance.mark('keys-table-painted'));
+  /** Repaints every drawn row (e.g. after the saved set or the capabilities changed). */
+  repaintAll() {
+    for (const row of this.body.rows()) row._stamp = null;
+    this.render();
+  }
+
+  /** "1–24 of 10,000": the rows in view. */
+  renderRange(known) {
+    const count = this.cache.rowCount;
+    const range = $('#pager-range');
+    let text = '';
+    if (known && count === 0) {
+      text = 'No keys';
+    } else if (known) {
+      const { first, last } = this.body.visible();
+      const total = this.cache.exact ? formatNumber(count) : `${formatNumber(Math.max(0, count - PAGE_SIZE))}+`;
+      text = `${formatNumber(first + 1)}–${formatNumber(Math.max(first, last) + 1)} of ${total}`;
     }
+    if (range.textContent !== text) range.textContent = text;
   }
 
-  renderRow(key) {
-    const row = el('tr', { tabindex: '-1', dataset: { id: key.id, status: key.status } });
-    if (key.id === this.selectedId) row.setAttribute('aria-current', 'true');
-    const muted = (text) => el('span', { className: 'muted', text });
-    const date = (iso) => el('time', { datetime: iso, title: formatDateTime(iso), text: formatDate(iso) });
-    const relative = (iso) => el('time', { datetime: iso, title: formatDateTime(iso), text: formatRelative(iso) });
-
-    const revoke = key.status === 'revoked'
-      ? null
-      : el('button', { type: 'button', className: 'button small revoke', tabindex: '-1', 'aria-label': `${this.revokeLabel} ${key.name}`, text: this.revokeLabel });
-    const saved = this.saved.has(key.id);
-    const copy = saved
-      ? el('button', { type: 'button', className: 'button small copy-saved', tabindex: '-1', title: 'Copy from keychain', 'aria-label': `Copy the secret of ${key.name} from the keychain`, text: 'Copy' })
-      : null;
-    const savedMark = saved
-      ? el('span', { className: 'saved-mark', title: 'Secret saved in the OS keychain', text: 'Keychain' })
-      : null;
-    const lastUsed = !this.lastUsed
-      ? el('span', { className: 'muted', title: NO_LAST_USED, text: '—' })
-      : key.last_used_at ? relative(key.last_used_at) : muted('Never');
-
-    row.append(
-      el('td', { className: 'col-name' }, el('span', { className: 'key-name', title: key.name, text: key.name }), savedMark),
-      el('td', { className: 'col-owner' }, key.owner ? el('span', { className: 'owner', title: formatOwner(key.owner), text: formatOwner(key.owner) }) : muted('—')),
-      el('td', { className: 'col-status' }, statusBadge(key.status)),
-      el('td', { className: 'col-date' }, date(key.created_at)),
-      el('td', { className: 'col-date' }, key.expires_at ? relative(key.expires_at) : muted('Never')),
-      el('td', { className: 'col-date' }, lastUsed),
-      el('td', { className: 'col-stub' }, key.stub ? el('code', { text: key.stub }) : muted('—')),
-      el('td', { className: 'col-actions' }, copy, revoke),
-    );
-    return row;
+  renderCounts(known, failed) {
+    const count = this.cache.rowCount;
+    const more = !this.cache.exact;
+    const matchCount = $('#match-count');
+    const shown = more ? Math.max(0, count - PAGE_SIZE) : count;
+    matchCount.textContent = !known ? (failed ? '' : 'Loading…') : countLabel(shown, { more });
+    const matching = $('#select-all-matching');
+    const all = this.selection.allMatching;
+    show(matching, known && count > 0 && !all);
+    matching.textContent = more ? 'Select all matching' : `Select all ${formatNumber(count)} matching`;
   }
 
-  renderEmptyState() {
-    const empty = this.page.items.length === 0;
+  renderSelectionBar() {
+    const { selection } = this;
+    const size = selection.size;
+    const empty = selection.isEmpty;
+    show($('#selection-bar'), !empty);
+    const label = size == null ? 'all matching' : formatNumber(size);
+    $('#selection-count').textContent = empty ? '' : `${label} selected`;
+    $('#bulk-revoke').textContent = `${this.revokeLabel} ${label}…`;
+    $('#bulk-revoke').disabled = empty;
+    // The header box: ticked when every loaded row is, half when some are.
+    const loaded = this.cache.loadedIds();
+    const ticked = selection.allMatching ? loaded.length : loaded.filter((id) => selection.has(id)).length;
+    this.selectAll.checked = loaded.length > 0 && ticked === loaded.length;
+    this.selectAll.indeterminate = ticked > 0 && ticked < loaded.length;
+    this.selectAll.disabled = loaded.length === 0;
+  }
+
+  renderEmptyState(empty) {
     show($('#empty-state'), empty);
-    this.table.classList.toggle('is-empty', empty);
     if (!empty) return;
-    const filtered = this.query.search.trim() !== '' || this.query.status !== 'all';
+    const filtered = this.isFiltered();
     $('#empty-title').textContent = filtered ? 'No keys match' : 'No keys yet';
     $('#empty-hint').textContent = filtered
-      ? 'Try another search, or set Status to All.'
+      ? 'No key matches this search and these filters.'
       : 'Create your first key with New key (or press N). Its secret is shown once, right after it is created.';
+    $('#empty-action').textContent = filtered ? 'Clear filters' : 'Create your first key (N)';
   }
 
-  renderPager() {
-    const { page, limit, total, has_more: hasMore, items } = this.page;
-    const first = page * limit + 1;
-    const last = page * limit + items.length;
-    let text;
-    if (items.length === 0) text = total === 0 || total == null ? 'No keys' : `0 of ${numberFormat.format(total)}`;
-    else if (total == null) text = `${numberFormat.format(first)}–${numberFormat.format(last)}`;
-    else text = `${numberFormat.format(first)}–${numberFormat.format(last)} of ${numberFormat.format(total)}`;
-    $('#pager-range').textContent = text;
-    this.prev.disabled = page === 0;
-    this.next.disabled = !hasMore;
-  }
-
-  paintSortState(field = this.query.sort, descending = this.query.descending) {
+  paintSortState() {
+    const { sort: field, descending } = this.filters;
     for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {
       const active = th.dataset.sort === field;
-      if (active) th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
-      else th.removeAttribute('aria-sort');
+      th.setAttribute('aria-sort', active ? (descending ? 'descending' : 'ascending') : 'none');
       const indicator = th.querySelector('.sort-indicator');
       if (indicator) indicator.textContent = active ? (descending ? '↓' : '↑') : '';
     }
   }
 
-  rows() {
-    return [...this.tbody.rows];
+  // Rows ---------------------------------------------------------------------------------------
+
+  createRow() {
+    const row = el('tr', { tabindex: '-1' });
+    const check = el('input', { type: 'checkbox', className: 'select', tabindex: '-1' });
+    const name = el('span', { className: 'key-name' });
+    const savedMark = el('span', { className: 'saved-mark', title: 'Secret saved in the OS keychain', text: 'Keychain' });
+    const owner = el('button', { type: 'button', className: 'owner-link owner', tabindex: '-1' });
+    const noOwner = el('span', { className: 'muted', text: '—' });
+    const cells = {
+      select: el('td', { className: 'col-select' }, check),
+      name: el('td', { className: 'col-name' }, name),
+      owner: el('td', { className: 'col-owner' }),
+      status: el('td', { className: 'col-status' }),
+      created: el('td', { className: 'col-date' }),
+      expires: el('td', { className: 'col-date col-expires' }),
+      lastUsed: el('td', { className: 'col-date col-last-used' }),
+      access: el('td', { className: 'col-access' }),
+      stub: el('td', { className: 'col-stub' }),
+      actions: el('td', { className: 'col-actions' }),
+    };
+    const copy = el('button', { type: 'button', className: 'button small copy-saved', tabindex: '-1', title: 'Copy from keychain', text: 'Copy' });
+    const revoke = el('button', { type: 'button', className: 'button small revoke', tabindex: '-1' });
+    row.append(...Object.values(cells));
+    row._parts = { check, name, savedMark, owner, noOwner, copy, revoke, cells };
+    return row;
   }
 
-  keyOf(row) {
-    return this.page.items.find((k) => k.id === row.dataset.id);
+  fillRow(row, index) {
+    const key = this.cache.get(index);
+    const selected = key ? this.selection.has(key.id) : false;
+    const saved = key ? this.saved.has(key.id) : false;
+    const stamp = key ? [key, selected, saved, this.detailsId === key.id, this.revokeLabel, this.lastUsed] : null;
+    this.applyTabStop(row, index);
+    if (row._stamp && stamp && row._stamp.every((v, i) => v === stamp[i])) return;
+    row._stamp = stamp;
+    const p = row._parts;
+    if (!key) {
+      // Not loaded yet: a placeholder, filled when its page lands.
+      delete row.dataset.id;
+      delete row.dataset.status;
+      row.className = 'placeholder';
+      row.removeAttribute('aria-current');
+      row.removeAttribute('aria-selected');
+      for (const cell of Object.values(p.cells)) cell.replaceChildren();
+      p.cells.name.append(el('span', { className: 'skeleton', 'aria-label': 'Loading' }));
+      return;
+    }
+    row.className = selected ? 'selected' : '';
+    row.dataset.id = key.id;
+    row.dataset.status = key.status;
+    row.setAttribute('aria-selected', String(selected));
+    if (this.detailsId === key.id) row.setAttribute('aria-current', 'true');
+    else row.removeAttribute('aria-current');
+
+    // The row's own controls stay in place (a node moved between mousedown and mouseup gets
+    // no click); only their state changes.
+    p.check.checked = selected;
+    p.check.setAttribute('aria-label', `Select ${key.name}`);
+    if (p.check.parentNode !== p.cells.select) p.cells.select.replaceChildren(p.check);
+    p.name.textContent = key.name;
+    p.name.title = key.name;
+    if (p.name.parentNode !== p.cells.name) p.cells.name.replaceChildren(p.name);
+    if (saved && !p.savedMark.isConnected) p.cells.name.append(p.savedMark);
+    if (!saved) p.savedMark.remove();
+
+    const owner = ownerText(key.owner);
+    if (owner) {
+      p.owner.textContent = owner;
+      p.owner.title = `Show all keys of ${owner}`;
+      p.owner.setAttribute('aria-label', `Show all keys of ${owner}`);
+      if (p.owner.parentNode !== p.cells.owner) p.cells.owner.replaceChildren(p.owner);
+    } else {
+      p.cells.owner.replaceChildren(p.noOwner);
+    }
+    p.cells.status.replaceChildren(statusBadge(key.status));
+    p.cells.created.replaceChildren(el('time', { datetime: key.created_at, title: formatDateTime(key.created_at), text: formatDate(key.created_at) }));
+    p.cells.expires.replaceChildren(key.expires_at
+      ? el('time', { datetime: key.expires_at, title: formatDateTime(key.expires_at), text: relativeTime(key.expires_at) })
+      : el('span', { className: 'muted', title: 'This key does not expire', text: 'Never' }));
+    let lastUsed;
+    if (!this.lastUsed) lastUsed = el('span', { className: 'muted', title: NO_LAST_USED, text: '—' });
+    else if (key.last_used_at) lastUsed = el('time', { datetime: key.last_used_at, title: formatDateTime(key.last_used_at), text: relativeTime(key.last_used_at) });
+    else lastUsed = el('span', { className: 'muted', text: 'Never' });
+    p.cells.lastUsed.replaceChildren(lastUsed);
+    const access = key.level != null ? `Level ${key.level}` : (key.scopes ?? []).join(', ');
+    p.cells.access.replaceChildren(access ? el('span', { title: access, text: access }) : el('span', { className: 'muted', text: '—' }));
+    p.cells.stub.replaceChildren(key.stub ? el('code', { text: key.stub }) : el('span', { className: 'muted', text: '—' }));
+
+    // A revoked key has no revoke button at all (not just a hidden one).
+    p.copy.setAttribute('aria-label', `Copy the secret of ${key.name} from the keychain`);
+    p.revoke.textContent = this.revokeLabel;
+    p.revoke.setAttribute('aria-label', `${this.revokeLabel} ${key.name}`);
+    const actions = [saved ? p.copy : null, key.status !== 'revoked' ? p.revoke : null].filter(Boolean);
+    const current = [...p.cells.actions.children];
+    if (current.length !== actions.length || current.some((c, i) => c !== actions[i])) p.cells.actions.replaceChildren(...actions);
+  }
+
+  /** Roving tabindex: only the active row, and its controls, are in the Tab order. */
+  applyTabStop(row, index) {
+    const active = index === this.activeIndex;
+    if (row.tabIndex !== (active ? 0 : -1)) row.tabIndex = active ? 0 : -1;
+    const tab = active ? '0' : '-1';
+    const p = row._parts;
+    for (const control of [p.check, p.owner, p.copy, p.revoke]) {
+      if (control.getAttribute('tabindex') !== tab) control.setAttribute('tabindex', tab);
+    }
+  }
+
+  keyAt(index) {
+    return this.cache.get(index);
+  }
+
+  /** The key of the focused row, if the focus is in the table. */
+  focusedKey() {
+    const row = document.activeElement?.closest?.('#keys-table tbody tr[data-id]');
+    return row ? this.keyAt(Number(row.dataset.index)) : null;
+  }
+
+  /** Roving tabindex: Tab reaches only the active row (and its controls); arrows move between rows. */
+  setActive(index) {
+    if (index === this.activeIndex) return;
+    const old = this.body.rowFor(this.activeIndex);
+    this.activeIndex = index;
+    if (old) this.applyTabStop(old, Number(old.dataset.index));
+    const row = this.body.rowFor(index);
+    if (row) this.applyTabStop(row, index);
   }
 
   focusRow(index) {
-    const rows = this.rows();
-    const row = rows[Math.max(0, Math.min(index, rows.length - 1))];
-    if (!row) return;
-    this.setActive(row);
-    row.focus();
+    const count = this.body.rowCount;
+    if (count === 0) return;
+    const target = Math.max(0, Math.min(index, count - 1));
+    this.body.scrollToIndex(target);
+    this.setActive(target);
+    this.render();
+    this.body.rowFor(target)?.focus({ preventScroll: true });
   }
 
   focusKey(id) {
-    const index = this.rows().findIndex((r) => r.dataset.id === id);
+    const index = this.cache.indexOf(id);
     if (index >= 0) this.focusRow(index);
   }
 
-  /** Roving tabindex: Tab reaches only the active row and its button; arrows move between rows. */
-  setActive(row) {
-    for (const r of this.rows()) {
-      r.tabIndex = r === row ? 0 : -1;
-      for (const button of r.querySelectorAll('.revoke, .copy-saved')) button.setAttribute('tabindex', r === row ? '0' : '-1');
-    }
+  /** Shows a key's details and marks its row. */
+  select(index) {
+    const key = this.keyAt(index);
+    if (!key) return;
+    this.detailsId = key.id;
+    this.render();
+    this.onSelect(key);
   }
 
-  select(row) {
-    this.selectedId = row.dataset.id;
-    for (const r of this.rows()) {
-      if (r === row) r.setAttribute('aria-current', 'true');
-      else r.removeAttribute('aria-current');
+  toggleSelected(index, { range = false } = {}) {
+    const key = this.keyAt(index);
+    if (!key) return;
+    const loaded = this.cache.loadedIds();
+    if (range && this.selection.anchor != null) {
+      this.selection.extendTo(index, !this.selection.has(key.id), (i) => this.keyAt(i), loaded);
+    } else {
+      this.selection.toggle(index, key.id, loaded);
     }
-    this.onSelect(this.keyOf(row));
+    this.selectionChanged();
+  }
+
+  selectionChanged() {
+    this.repaintAll();
+  }
+
+  clearSelection() {
+    this.selection.clear();
+    this.render();
   }
 
   onRowClick(event) {
-    const row = event.target.closest('tr');
+    const row = event.target.closest('tr[data-index]');
     if (!row) return;
-    const key = this.keyOf(row);
+    const index = Number(row.dataset.index);
+    const key = this.keyAt(index);
+    if (!key) return;
+    if (event.target.closest('input.select')) {
+      // The box has toggled itself; the selection decides what it shows.
+      this.toggleSelected(index, { range: event.shiftKey });
+      this.setActive(index);
+      return;
+    }
+    if (event.target.closest('.owner-link')) {
+      this.setOwner(ownerText(key.owner));
+      return;
+    }
     if (event.target.closest('.revoke')) {
       this.onRevoke(key);
       return;
@@ -283,38 +685,44 @@ export class KeysTable {
       this.onCopy(key);
       return;
     }
-    this.focusRow(this.rows().indexOf(row));
-    this.select(row);
+    if (event.shiftKey || event.ctrlKey || event.metaKey) {
+      event.preventDefault();
+      this.toggleSelected(index, { range: event.shiftKey });
+      this.focusRow(index);
+      return;
+    }
+    this.selection.anchor = index;
+    this.focusRow(index);
+    this.select(index);
   }
 
   onRowKey(event) {
-    const row = event.target.closest('tr');
-    if (!row || event.target.closest('.revoke, .copy-saved')) return;
-    const index = this.rows().indexOf(row);
-    const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: this.rows().length - 1 };
+    const row = event.target.closest('tr[data-index]');
+    if (!row || event.target.closest('button') || event.altKey || event.ctrlKey || event.metaKey) return;
+    const index = Number(row.dataset.index);
+    const page = Math.max(1, this.body.visible().last - this.body.visible().first);
+    const moves = {
+      ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: this.body.rowCount - 1,
+      PageDown: index + page, PageUp: index - page,
+    };
     if (event.key in moves) {
       event.preventDefault();
-      if (event.key === 'ArrowUp' && index === 0) this.search.focus();
-      else this.focusRow(moves[event.key]);
-    } else if (event.key === 'Enter' || event.key === ' ') {
+      if (event.key === 'ArrowUp' && index === 0) {
+        this.search.focus();
+        return;
+      }
+      this.focusRow(moves[event.key]);
+      if (event.shiftKey && (event.key === 'ArrowDown' || event.key === 'ArrowUp')) {
+        const key = this.keyAt(this.activeIndex);
+        if (key && !this.selection.has(key.id)) this.toggleSelected(this.activeIndex);
+      }
+    } else if (event.key === ' ' || event.key === 'Spacebar') {
       event.preventDefault();
-      this.select(row);
-    } else if (event.key === 'Delete' && row.querySelector('.revoke')) {
+      this.toggleSelected(index, { range: event.shiftKey });
+    } else if (event.key === 'Enter' && !event.target.closest('input')) {
       event.preventDefault();
-      this.onRevoke(this.keyOf(row));
+      this.select(index);
     }
-  }
-
-  /** Shows a changed key (e.g. just revoked) in place, without reloading the page. */
-  update(key) {
-    const index = this.page.items.findIndex((k) => k.id === key.id);
-    if (index < 0) return;
-    this.page.items[index] = key;
-    const old = this.tbody.querySelector(`tr[data-id="${CSS.escape(key.id)}"]`);
-    const fresh = this.renderRow(key);
-    const wasActive = old.tabIndex === 0;
-    old.replaceWith(fresh);
-    if (wasActive) this.setActive(fresh);
   }
 }
 
@@ -326,3 +734,5 @@ async function savedIds() {
     return new Set();
   }
 }
+
+export { savedIds };
