@@ -243,7 +243,7 @@ pub struct RevokeArgs {
     /// Revoke every key the filter flags match. Without it, a filter only counts the keys.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Revoke calls in flight at once (1 to 64, default 8).
+    /// Revoke calls in flight at once (1 to 64, default 16).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<String>,
 }

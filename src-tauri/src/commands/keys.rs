@@ -19,6 +19,11 @@ use zeroize::{Zeroize, Zeroizing};
 /// The event that carries a bulk revoke's progress to the main window, once per key.
 pub const REVOKE_PROGRESS_EVENT: &str = "revoke-progress";
 
+/// How long one key of a bulk revoke may take before it ends failed ("timed out"). The session's
+/// HTTP layer retries a revoke up to 3 times (20 s each, backoff up to 5 s) and waits out a
+/// `Retry-After` of up to 30 s itself, so the limit leaves room for all of that.
+const REVOKE_KEY_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
     let session = state.session().await?;
@@ -250,7 +255,10 @@ pub async fn revoke_keys(
         backend.as_ref(),
         &resolved.ids,
         reason.as_deref(),
-        &BulkOptions::default(),
+        &BulkOptions {
+            per_key_timeout: REVOKE_KEY_TIME_LIMIT,
+            ..BulkOptions::default()
+        },
         running.cancel_flag(),
         &on_progress,
     )

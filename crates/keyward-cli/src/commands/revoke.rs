@@ -17,7 +17,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 /// Requests in flight at once by default: enough to be quick, few enough to stay under rate limits.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 16;
 const MAX_CONCURRENCY: usize = 64;
 /// Keys per listing request when resolving a filter.
 const LIST_PAGE: u32 = 100;
