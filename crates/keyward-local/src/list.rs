@@ -67,6 +67,32 @@ impl NameMatches {
     }
 }
 
+/// How many active keys expire within the query's days, counted on the status index before the
+/// listing runs: it tells whether walking the sort order or reading those keys is faster.
+pub(crate) struct ExpiringCount {
+    pub count: u64,
+    pub table_rows: u64,
+}
+
+impl ExpiringCount {
+    pub(crate) fn find(conn: &Connection, now_ms: i64, days: u32) -> rusqlite::Result<Self> {
+        let count: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM keys WHERE revoked_at IS NULL \
+                 AND ifnull(expires_at, 9223372036854775807) > ?1 \
+                 AND ifnull(expires_at, 9223372036854775807) <= ?2",
+            )?
+            .query_row((now_ms, now_ms.saturating_add(days_ms(days))), |r| r.get(0))?;
+        let table_rows: Option<i64> = conn
+            .prepare_cached("SELECT max(seq) FROM keys")?
+            .query_row([], |r| r.get(0))?;
+        Ok(ExpiringCount {
+            count: count as u64,
+            table_rows: table_rows.unwrap_or(0) as u64,
+        })
+    }
+}
+
 fn collect_rows(conn: &Connection, sql: &str, param: String) -> rusqlite::Result<Vec<Value>> {
     conn.prepare_cached(sql)?
         .query_map([param], |r| r.get::<_, i64>(0).map(Value::Integer))?
@@ -97,8 +123,14 @@ impl ListSql {
     }
 }
 
-/// `name_matches` must be given when the query has a search.
-pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMatches>) -> ListSql {
+/// `name_matches` must be given when the query has a search, `expiring` when it has
+/// `expires_within_days` (else the plan is left to SQLite).
+pub(crate) fn build(
+    query: &ListQuery,
+    now_ms: i64,
+    name_matches: Option<NameMatches>,
+    expiring: Option<ExpiringCount>,
+) -> ListSql {
     // The page and the count filter the same rows but may need different plans, so each gets
     // its own text; each binds the parameters its text names.
     let mut page_conditions: Vec<&str> = Vec::new();
@@ -150,16 +182,33 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
     // Expiring within N days: active keys whose expiry lies in (now, now + N days]. Bounding
     // the status index's expiry from both sides keeps this a range scan.
     if let Some(days) = query.expires_within_days {
-        let expiring = "revoked_at IS NULL \
+        let indexed = "revoked_at IS NULL \
              AND ifnull(expires_at, 9223372036854775807) > :now \
              AND ifnull(expires_at, 9223372036854775807) <= :expires_before";
-        page_conditions.push(expiring);
-        count_conditions.push(expiring);
+        // Many matches: walking the sort order meets a page of them soon, while reading every
+        // match through the status index and sorting costs a row lookup each. `+` keeps SQLite
+        // off the index. Sorted by expiry, the expiry index does both.
+        let walk = expiring.as_ref().is_some_and(|e| {
+            let wanted = query.offset() + u64::from(query.limit);
+            wanted.saturating_mul(e.table_rows) / e.count.max(1) < e.count
+        }) && query.sort != SortField::Expires;
+        page_conditions.push(if walk {
+            "+revoked_at IS NULL \
+             AND +ifnull(expires_at, 9223372036854775807) > :now \
+             AND +ifnull(expires_at, 9223372036854775807) <= :expires_before"
+        } else {
+            indexed
+        });
+        count_conditions.push(indexed);
+        // Counted already when it is the only filter.
+        known_total = expiring
+            .as_ref()
+            .filter(|_| count_conditions.len() == 1)
+            .map(|e| e.count);
         params.push((
             ":expires_before",
             Box::new(now_ms.saturating_add(days_ms(days))),
         ));
-        known_total = None;
     }
     // Last used is written behind; the store flushes pending times before listing.
     if query.never_used {
@@ -195,6 +244,9 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
     }
 
     let direction = if query.descending { "DESC" } else { "ASC" };
+    // One status only (a status filter, or "expiring", which is active keys): the status order
+    // is the row order.
+    let one_status = query.status != StatusFilter::All || query.expires_within_days.is_some();
     // Each expression matches an index (migrations 1 and 3) exactly, so SQLite walks the index.
     let columns: &[&str] = match query.sort {
         SortField::Created => &["created_at"],
@@ -203,30 +255,29 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
         SortField::LastUsed => &["last_used_at"],
         // Owners as written (`org:…` before `user:…`), keys without an owner after them all.
         SortField::Owner => &["owner_kind IS NULL", "owner_kind", "owner_id"],
-        // Active, expired, revoked: depends on the time, so no index can hold it; SQLite keeps
-        // the best `offset + limit` rows while it scans.
-        SortField::Status => &[
-            "revoked_at IS NOT NULL",
-            "(revoked_at IS NULL AND ifnull(expires_at, 9223372036854775807) <= :now)",
-        ],
+        SortField::Status => &[],
     };
-    if query.sort == SortField::Status && !params.iter().any(|(name, _)| *name == ":now") {
-        params.push((":now", Box::new(now_ms)));
-    }
     let order: Vec<String> = columns
         .iter()
         .chain(&["seq"])
         .map(|column| format!("{column} {direction}"))
         .collect();
-    let page = format!(
-        concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM keys {} ORDER BY {order} LIMIT :limit OFFSET :offset"
-        ),
-        where_clause(&page_conditions),
-        order = order.join(", "),
-    );
+    let page = if query.sort == SortField::Status && !one_status {
+        if !params.iter().any(|(name, _)| *name == ":now") {
+            params.push((":now", Box::new(now_ms)));
+        }
+        status_ordered_page(&page_conditions, direction)
+    } else {
+        format!(
+            concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM keys {} ORDER BY {order} LIMIT :limit OFFSET :offset"
+            ),
+            where_clause(&page_conditions),
+            order = order.join(", "),
+        )
+    };
     let total = match known_total {
         Some(count) => Total::Known(count),
         None => Total::Count(format!(
@@ -239,6 +290,47 @@ pub(crate) fn build(query: &ListQuery, now_ms: i64, name_matches: Option<NameMat
         total,
         params,
     }
+}
+
+/// Active, then expired, then revoked keys (or the reverse), each group in row order. Status
+/// depends on the time, so no index holds this order; instead each group gives its first
+/// `offset + limit` rows the fast way (active keys, most of them, by walking the rows; the few
+/// expired and revoked ones through the status index) and only those are merged.
+fn status_ordered_page(conditions: &[&str], direction: &str) -> String {
+    let groups = [
+        "+revoked_at IS NULL AND likely(ifnull(expires_at, 9223372036854775807) > :now)",
+        "revoked_at IS NULL AND ifnull(expires_at, 9223372036854775807) <= :now",
+        "revoked_at IS NOT NULL",
+    ];
+    let parts: Vec<String> = groups
+        .iter()
+        .enumerate()
+        .map(|(rank, group)| {
+            let mut all: Vec<&str> = conditions.to_vec();
+            all.push(group);
+            format!(
+                concat!(
+                    "SELECT * FROM (SELECT ",
+                    key_columns!(),
+                    ", {rank} AS status_rank FROM keys {where_clause} \
+                     ORDER BY seq {direction} LIMIT :limit + :offset)"
+                ),
+                rank = rank,
+                where_clause = where_clause(&all),
+                direction = direction,
+            )
+        })
+        .collect();
+    format!(
+        concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM ({}) ORDER BY status_rank {direction}, seq {direction} \
+             LIMIT :limit OFFSET :offset"
+        ),
+        parts.join(" UNION ALL "),
+        direction = direction,
+    )
 }
 
 fn days_ms(days: u32) -> i64 {

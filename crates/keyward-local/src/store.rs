@@ -246,7 +246,15 @@ impl State {
                 Some(search) => Some(list::NameMatches::find(conn, search)?),
                 None => None,
             };
-            let sql = list::build(query, now.timestamp_millis(), name_matches);
+            let expiring = match query.expires_within_days {
+                Some(days) => Some(list::ExpiringCount::find(
+                    conn,
+                    now.timestamp_millis(),
+                    days,
+                )?),
+                None => None,
+            };
+            let sql = list::build(query, now.timestamp_millis(), name_matches, expiring);
             let (limit_param, offset_param) = (limit as i64, offset as i64);
             let mut page_params = sql.params_for(&sql.page);
             page_params.push((":limit", &limit_param));

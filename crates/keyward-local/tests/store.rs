@@ -744,7 +744,7 @@ fn owner_and_status_sorts_work_in_both_directions() {
 fn expiring_within_days_takes_active_keys_up_to_exactly_n_days() {
     let (_dir, store) = temp_store();
     let now = Utc::now();
-    let mut create = |name: &str, expiration| {
+    let create = |name: &str, expiration| {
         store
             .create_sync(NewKey::named(name, expiration))
             .unwrap()
@@ -803,7 +803,7 @@ fn expiring_within_days_takes_active_keys_up_to_exactly_n_days() {
 fn never_used_and_unused_for_days_see_pending_uses() {
     let (_dir, store) = temp_store();
     let now = Utc::now();
-    let mut make = |name: &str| store.create_sync(named(name)).unwrap();
+    let make = |name: &str| store.create_sync(named(name)).unwrap();
     let never = make("never");
     let fresh = make("used-now");
     let old = make("used-60d-ago");
