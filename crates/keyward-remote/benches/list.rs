@@ -4,8 +4,8 @@
 //! `cargo bench -p keyward-remote --bench list` prints the figures (no assertions: timing is
 //! for reading, not for failing builds).
 
-use keyward_core::{KeyBackend, ListQuery, StatusFilter, Subject};
-use keyward_emulators::{Emulator, Faults, Flavor, SeedOwner};
+use keyward_core::{KeyBackend, ListQuery, SortField, StatusFilter, Subject};
+use keyward_emulators::{Emulator, Faults, Flavor, SeedOwner, SeedSpec};
 use keyward_remote::{
     list_all, ClerkBackend, ClerkConfig, ClerkPath, FreeSewingAuth, FreeSewingBackend,
     FreeSewingConfig, HttpOptions, PropelAuthApi, PropelAuthBackend, PropelAuthConfig,
@@ -57,6 +57,71 @@ async fn main() {
     actions("PropelAuth frontend API", &emulator, &propelauth).await;
     let (emulator, freesewing) = freesewing().await;
     actions("FreeSewing", &emulator, &freesewing).await;
+
+    println!();
+    println!(
+        "Queries the server cannot answer, from the snapshot (sort by expiry; then expiring within \
+         7 days, page 3; then by owner after revoking one key):"
+    );
+    println!();
+    println!("| backend | first query | next query | after a revoke |");
+    println!("| --- | ---: | ---: | ---: |");
+    let (emulator, backend) = self::clerk().await;
+    snapshot("Clerk", &emulator, &backend).await;
+    let (emulator, propelauth) = propelauth_backend_api().await;
+    snapshot("PropelAuth backend API", &emulator, &propelauth).await;
+    let (emulator, propelauth) = propelauth_frontend_api().await;
+    snapshot("PropelAuth frontend API", &emulator, &propelauth).await;
+    let (emulator, backend) = self::freesewing().await;
+    snapshot("FreeSewing", &emulator, &backend).await;
+}
+
+/// Requests and time of three queries answered from the snapshot.
+async fn snapshot(name: &str, emulator: &Emulator, backend: &dyn KeyBackend) {
+    let ids = emulator.seed_with(&SeedSpec {
+        expiring_within_days: Some(30),
+        ..SeedSpec::new(KEYS, SeedOwner::User)
+    });
+    emulator.set_faults(Faults {
+        latency: LATENCY,
+        ..Faults::default()
+    });
+    let mut cells = Vec::new();
+    for (step, query) in [
+        ListQuery {
+            sort: SortField::Expires,
+            descending: false,
+            limit: 200,
+            ..Default::default()
+        },
+        ListQuery {
+            expires_within_days: Some(7),
+            page: 2,
+            limit: 200,
+            ..Default::default()
+        },
+        ListQuery {
+            sort: SortField::Owner,
+            limit: 200,
+            ..Default::default()
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if step == 2 {
+            backend.revoke(&ids[KEYS / 3 + 2], None).await.unwrap();
+        }
+        emulator.reset_stats();
+        let started = Instant::now();
+        backend.list(&query).await.unwrap();
+        cells.push(format!(
+            "{} requests, {} ms",
+            emulator.request_count(),
+            started.elapsed().as_millis()
+        ));
+    }
+    println!("| {name} | {} | {} | {} |", cells[0], cells[1], cells[2]);
 }
 
 async fn measure(name: &str, emulator: &Emulator, backend: &dyn KeyBackend, concurrency: usize) {
