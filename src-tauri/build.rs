@@ -7,6 +7,7 @@ fn main() {
             "app_info",
             "list_keys",
             "list_owners",
+            "refresh_keys",
             "get_key",
             "create_key",
             "revoke_preview",

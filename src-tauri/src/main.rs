@@ -45,6 +45,7 @@ fn main() {
             commands::keys::app_info,
             commands::keys::list_keys,
             commands::keys::list_owners,
+            commands::keys::refresh_keys,
             commands::keys::get_key,
             commands::keys::create_key,
             commands::keys::revoke_preview,

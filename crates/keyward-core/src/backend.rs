@@ -82,4 +82,9 @@ pub trait KeyBackend: Send + Sync {
         owners.dedup();
         Ok(owners)
     }
+
+    /// Drops whatever the backend keeps of earlier listings (remote adapters keep a short-lived
+    /// snapshot of all keys), so the next `list` reads the server: the user's "Refresh", after
+    /// keys changed somewhere else.
+    fn forget_cached(&self) {}
 }

@@ -460,6 +460,10 @@ impl KeyBackend for ClerkBackend {
 
     /// The owners in the snapshot of the default owner's keys (Clerk lists per owner, so that
     /// is the only one it can show); none without a default owner.
+    fn forget_cached(&self) {
+        self.snapshots.created();
+    }
+
     async fn owners(&self) -> Result<Vec<Subject>> {
         let Some(subject) = self.default_subject.as_ref().map(clerk_subject) else {
             return Ok(Vec::new());

@@ -433,6 +433,10 @@ impl KeyBackend for FreeSewingBackend {
     }
 
     /// The owners in the account's listing (the account itself, where it has keys).
+    fn forget_cached(&self) {
+        self.snapshots.created();
+    }
+
     async fn owners(&self) -> Result<Vec<Subject>> {
         Ok(Snapshots::owners_of(&self.snapshot().await?))
     }

@@ -213,7 +213,7 @@ impl Snapshots {
         Ok(keys)
     }
 
-    /// A key was created: every snapshot may be missing it.
+    /// A key was created (or keys changed elsewhere, on a refresh): every snapshot may be stale.
     pub(crate) fn created(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.lock().clear();

@@ -543,3 +543,28 @@ async fn a_zero_ttl_reads_every_time_and_owners_come_from_the_keys() {
     assert_eq!(by_use.items[0].id, created.key.id);
     assert!(by_use.items[0].last_used_at.is_some());
 }
+
+#[tokio::test]
+async fn a_refresh_reads_keys_changed_elsewhere_within_the_ttl() {
+    for adapter in ADAPTERS {
+        let case = Case::start(adapter).await;
+        let by_name = ListQuery {
+            sort: SortField::Name,
+            ..ListQuery::default()
+        };
+        let before = case.list(by_name.clone()).await.total;
+        // Keys made by someone else, straight on the server: the snapshot cannot know.
+        case.emulator.seed_with(&SeedSpec {
+            name_prefix: "elsewhere-".into(),
+            ..SeedSpec::new(3, SeedOwner::User)
+        });
+        assert_eq!(case.list(by_name.clone()).await.total, before, "{adapter:?}");
+        case.backend.forget_cached();
+        let after = case.list(by_name).await.total;
+        assert_eq!(
+            after.zip(before).map(|(a, b)| a - b),
+            Some(3),
+            "{adapter:?}: a refresh reads the server again"
+        );
+    }
+}

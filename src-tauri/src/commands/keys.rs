@@ -36,6 +36,15 @@ pub async fn list_keys(state: State<'_, AppState>, query: ListQuery) -> Result<P
     session.backend()?.list(&query.validated()?).await
 }
 
+/// "Refresh": the next listing reads the server, even within a remote snapshot's 30 s (keys
+/// created or revoked elsewhere show up at once).
+#[tauri::command]
+pub async fn refresh_keys(state: State<'_, AppState>) -> Result<()> {
+    let session = state.session().await?;
+    session.backend()?.forget_cached();
+    Ok(())
+}
+
 /// The distinct owners of the active profile's keys (`org:acme`, `user:u_1`, …), for the owner
 /// filter's suggestions.
 #[tauri::command]

@@ -169,6 +169,13 @@ impl KeyBackend for PropelAuthBackend {
         }
     }
 
+    fn forget_cached(&self) {
+        match &self.api {
+            Api::Backend(api) => api.snapshots.created(),
+            Api::Frontend(api) => api.snapshots.created(),
+        }
+    }
+
     async fn owners(&self) -> Result<Vec<Subject>> {
         match &self.api {
             Api::Backend(api) => api.owners().await,
