@@ -558,7 +558,11 @@ async fn a_refresh_reads_keys_changed_elsewhere_within_the_ttl() {
             name_prefix: "elsewhere-".into(),
             ..SeedSpec::new(3, SeedOwner::User)
         });
-        assert_eq!(case.list(by_name.clone()).await.total, before, "{adapter:?}");
+        assert_eq!(
+            case.list(by_name.clone()).await.total,
+            before,
+            "{adapter:?}"
+        );
         case.backend.forget_cached();
         let after = case.list(by_name).await.total;
         assert_eq!(
