@@ -33,14 +33,18 @@ export function relativeTime(iso, { now = Date.now(), never = 'never', locale } 
 }
 
 const numberFormats = new Map();
+// A POSIX/C locale (e.g. a bare X session) formats 10000 without separators; thousands read
+// better grouped, so such a locale falls back to en-US.
+const DEFAULT_LOCALE = new Intl.NumberFormat().format(10000) === '10000' ? 'en-US' : undefined;
+
 /** 10000 → "10,000" (in the user's locale). */
-export function formatNumber(n, locale) {
+export function formatNumber(n, locale = DEFAULT_LOCALE) {
   if (!numberFormats.has(locale)) numberFormats.set(locale, new Intl.NumberFormat(locale));
   return numberFormats.get(locale).format(n);
 }
 
 /** "1 key", "10,000 keys"; `more` adds a "+" when the backend does not say how many. */
-export function countLabel(n, { noun = 'key', plural = `${noun}s`, more = false, locale } = {}) {
+export function countLabel(n, { noun = 'key', plural = `${noun}s`, more = false, locale = DEFAULT_LOCALE } = {}) {
   return `${formatNumber(n, locale)}${more ? '+' : ''} ${n === 1 && !more ? noun : plural}`;
 }
 

@@ -185,6 +185,10 @@ export class KeysTable {
     this.revokeLabel = REVOKE_LABELS[capabilities.revoke_kind] ?? REVOKE_LABELS.revoke;
     this.lastUsed = capabilities.last_used;
     this.sorts = capabilities.sorts;
+    const access = this.table.tHead.querySelector('th.col-access');
+    if (capabilities.levels) access.textContent = 'Level';
+    else if (capabilities.scopes) access.textContent = 'Scopes';
+    else access.textContent = 'Level / scopes';
     const lastUsedHeader = this.table.tHead.querySelector('th[data-sort="last_used"]');
     lastUsedHeader.title = this.lastUsed ? '' : NO_LAST_USED;
     for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {

@@ -38,12 +38,11 @@ export class PageCache {
    */
   refresh() {
     const previous = new Map([...this.stale, ...this.pages]);
-    const { total, exactEnd, loadedAny } = this;
+    const { total, exactEnd } = this;
     this.reset();
     this.stale = previous;
     this.total = total;
     this.exactEnd = exactEnd;
-    this.loadedAny = loadedAny;
   }
 
   /** The item at `index`, from a fresh page or, while it reloads, a stale one. */
@@ -53,7 +52,7 @@ export class PageCache {
     return items?.[index - page * this.pageSize];
   }
 
-  /** Whether the first answer for the current query has arrived. */
+  /** Whether the first answer for the current query (or refresh) has arrived. */
   get ready() {
     return this.loadedAny;
   }

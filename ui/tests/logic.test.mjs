@@ -303,3 +303,15 @@ test('page cache: a failed page is reported and not retried until refresh', asyn
   await settle();
   assert.equal(cache.get(0).id, 'x');
 });
+
+test('visible range: rows in view plus overscan, clamped to the table', async () => {
+  const { visibleRange } = await import('../virtual-table.js');
+  const r = visibleRange({ scrollTop: 360, viewportHeight: 360, rowHeight: 36, rowCount: 100000, overscan: 5 });
+  assert.deepEqual(r, { start: 5, end: 25, first: 10, last: 19 });
+  const top = visibleRange({ scrollTop: 0, viewportHeight: 100, rowHeight: 36, rowCount: 3, overscan: 8 });
+  assert.deepEqual(top, { start: 0, end: 3, first: 0, last: 2 });
+  const end = visibleRange({ scrollTop: 36 * 99990, viewportHeight: 720, rowHeight: 36, rowCount: 100000, overscan: 8 });
+  assert.equal(end.end, 100000);
+  assert.equal(end.last, 99999);
+  assert.deepEqual(visibleRange({ scrollTop: 0, viewportHeight: 500, rowHeight: 36, rowCount: 0 }), { start: 0, end: 0, first: 0, last: -1 });
+});

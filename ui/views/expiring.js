@@ -6,6 +6,9 @@ import { $, el, show, formatDateTime, statusBadge, BACKEND_LABELS } from '../dom
 import { countLabel, expiringGroups, formatNumber, ownerText, relativeTime } from '../format.js';
 
 const COLUMNS = 5;
+// Rows drawn per profile: the soonest first. The Keys view (Status "Expiring within…") pages
+// through any number of them.
+const MAX_ROWS_PER_PROFILE = 500;
 
 export class ExpiringView {
   constructor() {
@@ -76,13 +79,18 @@ export class ExpiringView {
           el('td', { colspan: String(COLUMNS) },
             el('span', { className: 'banner error', role: 'alert', text: `Could not read “${group.profile}”: ${group.error.message}` }))));
       }
-      for (const key of keys) {
+      for (const key of keys.slice(0, MAX_ROWS_PER_PROFILE)) {
         rows.push(el('tr', { dataset: { profile: group.profile, id: key.id } },
           el('td', { className: 'col-name' }, el('span', { className: 'key-name', title: key.name, text: key.name })),
           el('td', { className: 'col-owner' }, key.owner ? el('span', { className: 'owner', text: ownerText(key.owner) }) : el('span', { className: 'muted', text: '—' })),
           el('td', { className: 'col-status' }, statusBadge(key.status)),
           el('td', { className: 'col-expires' }, el('time', { datetime: key.expires_at, title: formatDateTime(key.expires_at), text: relativeTime(key.expires_at) })),
           el('td', { className: 'col-stub' }, key.stub ? el('code', { text: key.stub }) : el('span', { className: 'muted', text: '—' }))));
+      }
+      if (keys.length > MAX_ROWS_PER_PROFILE) {
+        rows.push(el('tr', { className: 'more-keys' },
+          el('td', { colspan: String(COLUMNS), className: 'muted' },
+            `… and ${formatNumber(keys.length - MAX_ROWS_PER_PROFILE)} more in “${group.profile}”: switch to it and use Status “Expiring within…” on the Keys view to see them all.`)));
       }
     }
     this.tbody.replaceChildren(...rows);
