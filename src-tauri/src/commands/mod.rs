@@ -28,6 +28,8 @@ pub struct AppInfo {
     default_expiry: Option<ExpiryPreset>,
     /// The clipboard countdown, in seconds.
     clear_after_secs: u64,
+    /// Where Keyward keeps its files (the About view); `None` if it cannot be worked out.
+    data_dir: Option<String>,
 }
 
 impl AppInfo {
@@ -39,6 +41,9 @@ impl AppInfo {
             backend_error: session.backend_error().cloned(),
             default_expiry: Expiration::default().preset(),
             clear_after_secs: clear_after.as_secs(),
+            data_dir: keyward_profiles::Paths::from_env()
+                .ok()
+                .map(|paths| paths.data_dir.display().to_string()),
         }
     }
 }
