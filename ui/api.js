@@ -33,6 +33,8 @@ export const appInfo = () => invoke('app_info', {});
 // Keys
 export const listKeys = (query) => invoke('list_keys', { query });
 export const getKey = (id) => invoke('get_key', { id });
+/** The next listing reads the server again (a remote backend keeps a short-lived snapshot). */
+export const refreshKeys = () => invoke('refresh_keys', {});
 /**
  * Resolves to {key, secret, saved_to_keychain, keychain_error}: the only response that carries a
  * secret. Copy and save act on the copy Rust holds, so the secret never travels back.

@@ -175,6 +175,11 @@ export class KeysTable {
       this.focusRow(this.activeIndex);
     });
     $('#bulk-revoke').addEventListener('click', () => this.onBulkRevoke());
+    $('#keys-refresh').addEventListener('click', async () => {
+      await api.refreshKeys().catch(() => {});
+      this.loadOwners();
+      this.refresh();
+    });
   }
 
   /**
@@ -188,7 +193,7 @@ export class KeysTable {
     const access = this.table.tHead.querySelector('th.col-access');
     if (capabilities.levels) access.textContent = 'Level';
     else if (capabilities.scopes) access.textContent = 'Scopes';
-    else access.textContent = 'Level / scopes';
+    else access.textContent = 'Access';
     const lastUsedHeader = this.table.tHead.querySelector('th[data-sort="last_used"]');
     lastUsedHeader.title = this.lastUsed ? '' : NO_LAST_USED;
     for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {
