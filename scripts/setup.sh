@@ -12,9 +12,9 @@ KEYWARD_APP_PACKAGES=(
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
 )
 # What the test suite needs on top: a headless X server, WebKitWebDriver, a real Secret Service in
-# a private D-Bus session, and a clipboard reader.
+# a private D-Bus session, a clipboard reader, and Node.js for the UI's logic tests (`node --test`).
 KEYWARD_TEST_PACKAGES=(
-  xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools xclip
+  xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools xclip nodejs
 )
 
 keyward_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
