@@ -138,10 +138,18 @@ async fn key_lifecycle(client: &Client) -> Outcome {
         .send_keys("deploy e2e")
         .await?;
     let row_selector = "#keys-table tbody tr[data-id]";
+    // The table is painted for the search (the UI notes each paint's query).
+    wait_js(
+        client,
+        "the table to be painted for the search",
+        "return window.__keyward?.lastPaint?.query === 'deploy e2e';",
+        vec![],
+    )
+    .await?;
     wait_text(client, row_selector, |t| t.contains(KEY_NAME)).await?;
-    let rows = client.find_all(css(row_selector)).await?;
+    let rows = e2e_support::rendered_rows(client).await?;
     ensure(rows.len() == 1, format!("search found {} rows", rows.len()))?;
-    let id = rows[0].attr("data-id").await?.unwrap_or_default();
+    let id = rows[0].0.clone();
     let row = format!("#keys-table tbody tr[data-id=\"{id}\"]");
     screenshot(client, "05-search").await?;
 
