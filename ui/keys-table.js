@@ -13,7 +13,6 @@ import { VirtualBody } from './virtual-table.js';
 export const PAGE_SIZE = 200;
 export const ROW_HEIGHT = 36;
 const COLUMNS = 10;
-const SEARCH_DEBOUNCE_MS = 150;
 const OWNER_DEBOUNCE_MS = 300;
 // Names and owners read best A→Z; dates newest first; status active first.
 const STARTS_DESCENDING = { name: false, owner: false, status: false, created: true, expires: false, last_used: true };
@@ -94,21 +93,34 @@ export class KeysTable {
   }
 
   bindFilters() {
-    let debounce;
-    this.search.addEventListener('input', () => {
-      clearTimeout(debounce);
-      debounce = setTimeout(() => this.setFilters({ search: this.search.value }), SEARCH_DEBOUNCE_MS);
-    });
+    // Search as you type, without a fixed debounce: a keystroke is sent at once when no listing
+    // is in flight, and keystrokes that arrive while one is collapse into one search for the
+    // latest text, sent when it answers. A fast store answers every keystroke (no 150 ms wait);
+    // a slow server is never sent a queue of stale searches.
+    let waiting = false;
+    const sendSearch = () => {
+      if (this.search.value === this.filters.search) return;
+      if (this.cache.inFlight.size > 0) {
+        if (!waiting) {
+          waiting = true;
+          this.whenReady().then(() => {
+            waiting = false;
+            sendSearch();
+          });
+        }
+        return;
+      }
+      this.setFilters({ search: this.search.value });
+    };
+    this.search.addEventListener('input', sendSearch);
     this.search.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.search.value) {
         event.preventDefault();
         event.stopPropagation();
-        clearTimeout(debounce);
         this.search.value = '';
         this.setFilters({ search: '' });
       } else if (event.key === 'ArrowDown' || (event.key === 'Enter' && this.cache.rowCount > 0)) {
         event.preventDefault();
-        clearTimeout(debounce);
         if (this.search.value !== this.filters.search) this.setFilters({ search: this.search.value });
         this.focusRow(0);
       }

@@ -175,30 +175,30 @@ impl Clerk {
         let accounts = accounts();
         let now = self.clock.now();
         let mut keys = self.keys();
-        (0..spec.count)
-            .map(|index| {
-                let id = new_id();
-                let created = spec.created(index, now).timestamp_millis();
-                let record = ApiKey {
-                    id: id.clone(),
-                    key_type: "api_key".to_owned(),
-                    name: spec.name(first, index),
-                    subject: spec.owner_of(index, &accounts).id.clone(),
-                    description: None,
-                    claims: Value::Null,
-                    scopes: Vec::new(),
-                    revoked: false,
-                    revocation_reason: None,
-                    expiration: spec.expiry(index, now).map(|at| at.timestamp_millis()),
-                    created_by: None,
-                    last_used_at: spec.last_used(index, now).map(|at| at.timestamp_millis()),
-                    created_at: created,
-                    updated_at: created,
-                };
-                keys.insert(&id, &new_secret(), record);
-                id
-            })
-            .collect()
+        let mut ids = vec![String::new(); spec.count];
+        for index in spec.insertion_order(now) {
+            let id = new_id();
+            let created = spec.created(index, now).timestamp_millis();
+            let record = ApiKey {
+                id: id.clone(),
+                key_type: "api_key".to_owned(),
+                name: spec.name(first, index),
+                subject: spec.owner_of(index, &accounts).id.clone(),
+                description: None,
+                claims: Value::Null,
+                scopes: Vec::new(),
+                revoked: false,
+                revocation_reason: None,
+                expiration: spec.expiry(index, now).map(|at| at.timestamp_millis()),
+                created_by: None,
+                last_used_at: spec.last_used(index, now).map(|at| at.timestamp_millis()),
+                created_at: created,
+                updated_at: created,
+            };
+            keys.insert(&id, &new_secret(), record);
+            ids[index] = id;
+        }
+        ids
     }
 
     fn keys(&self) -> MutexGuard<'_, KeyStore<ApiKey>> {

@@ -147,6 +147,14 @@ impl SeedSpec {
         Some(now - ago)
     }
 
+    /// The batch's indexes oldest first: the order to insert in, so that the emulators' newest-first
+    /// listings (insertion order, as the servers list by creation) agree with `created_at`.
+    pub(crate) fn insertion_order(&self, now: DateTime<Utc>) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.count).collect();
+        order.sort_by_key(|&index| self.created(index, now));
+        order
+    }
+
     /// When the `index`-th key was created: now, or under [`SeedSpec::usage_mix`] 401 to 1,130
     /// days ago, so before any last use.
     pub(crate) fn created(&self, index: usize, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -172,6 +180,19 @@ fn mix(index: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_inserted_oldest_first_so_newest_first_listings_agree_with_created_at() {
+        let spec = SeedSpec::admin_mix(500, SeedOwner::User);
+        let now = Utc::now();
+        let order = spec.insertion_order(now);
+        assert_eq!(order.len(), 500);
+        let created: Vec<_> = order.iter().map(|&i| spec.created(i, now)).collect();
+        assert!(created.windows(2).all(|w| w[0] <= w[1]));
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..500).collect::<Vec<_>>(), "every index once");
+    }
 
     #[test]
     fn mix_has_never_expired_and_future_keys() {

@@ -218,32 +218,32 @@ impl FreeSewing {
     pub(crate) fn seed(&self, spec: &SeedSpec, first: usize) -> Vec<String> {
         let now = self.clock.now();
         let mut keys = self.keys();
-        (0..spec.count)
-            .map(|index| {
-                let id = uuid_v4();
-                let last_seen = spec.last_used(index, now);
-                let key = ApiKey {
-                    id: id.clone(),
-                    name: spec.name(first, index),
-                    level: 1 + (index % 4) as u8,
-                    created_at: spec.created(index, now),
-                    // Every FreeSewing key expires: "never" becomes the 365-day maximum.
-                    expires_at: spec
-                        .expiry(index, now)
-                        .unwrap_or(now + chrono::Duration::days(365)),
-                    user_id: USERS[0].id,
-                    // Used keys were called a few times; how often does not matter.
-                    calls: if last_seen.is_some() {
-                        1 + (index % 50) as u64
-                    } else {
-                        0
-                    },
-                    last_seen,
-                };
-                keys.insert(&id, &random_hex(32), key);
-                id
-            })
-            .collect()
+        let mut ids = vec![String::new(); spec.count];
+        for index in spec.insertion_order(now) {
+            let id = uuid_v4();
+            let last_seen = spec.last_used(index, now);
+            let key = ApiKey {
+                id: id.clone(),
+                name: spec.name(first, index),
+                level: 1 + (index % 4) as u8,
+                created_at: spec.created(index, now),
+                // Every FreeSewing key expires: "never" becomes the 365-day maximum.
+                expires_at: spec
+                    .expiry(index, now)
+                    .unwrap_or(now + chrono::Duration::days(365)),
+                user_id: USERS[0].id,
+                // Used keys were called a few times; how often does not matter.
+                calls: if last_seen.is_some() {
+                    1 + (index % 50) as u64
+                } else {
+                    0
+                },
+                last_seen,
+            };
+            keys.insert(&id, &random_hex(32), key);
+            ids[index] = id;
+        }
+        ids
     }
 
     fn keys(&self) -> MutexGuard<'_, KeyStore<ApiKey>> {
