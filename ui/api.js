@@ -52,7 +52,8 @@ export const revokePreview = (selection) => invoke('revoke_preview', { selection
  * forgotten, keychain_error}; meanwhile Rust emits `revoke-progress` events
  * ({job, total, done, revoked, failed, last}) tagged with `job`, a number the caller picks.
  */
-export const revokeKeys = (selection, reason, forgetSaved, job) => invoke('revoke_keys', { selection, reason, forgetSaved, job });
+export const revokeKeys = (selection, reason, forgetSaved, job, names) =>
+  invoke('revoke_keys', { selection, reason, forgetSaved, job, names });
 /** Stops the run `job`: keys not started yet end untouched. */
 export const cancelRevoke = (job) => invoke('cancel_revoke', { job });
 

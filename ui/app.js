@@ -110,7 +110,9 @@ async function selectKey(key) {
 }
 
 function revokeOne(key) {
-  revokeDialog.open({ selection: { ids: [key.id] }, key, count: 1, saved: table.isSaved(key.id) });
+  revokeDialog.open({
+    selection: { ids: [key.id] }, key, count: 1, saved: table.isSaved(key.id), names: { [key.id]: key.name },
+  });
 }
 
 function revokeSelection() {
@@ -123,7 +125,9 @@ function revokeSelection() {
     const index = table.cache.indexOf(id);
     key = index >= 0 ? table.cache.get(index) : null;
   }
-  revokeDialog.open({ selection: selection.toRequest(), key, count: selection.size, saved: table.selectionHasSaved() });
+  // Names of ticked keys label the audit log's entries, even for a key whose revoke fails.
+  const names = selection.allMatching ? {} : table.cache.namesOf([...selection.ids]);
+  revokeDialog.open({ selection: selection.toRequest(), key, count: selection.size, saved: table.selectionHasSaved(), names });
 }
 
 function openCreate() {

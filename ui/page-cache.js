@@ -97,6 +97,16 @@ export class PageCache {
   }
 
   /** Finds a loaded item's index by id, or -1. */
+  /** The names of the loaded keys among `ids`, as {id: name} (keys not loaded are left out). */
+  namesOf(ids) {
+    const wanted = new Set(ids);
+    const names = {};
+    for (const data of this.pages.values()) {
+      for (const key of data.items) if (wanted.has(key.id)) names[key.id] = key.name;
+    }
+    return names;
+  }
+
   indexOf(id) {
     for (const [page, data] of this.pages) {
       const at = data.items.findIndex((k) => k.id === id);

@@ -84,8 +84,9 @@ export class RevokeDialog {
    * name is what the user types); `count`: how many the table thinks (null if unknown);
    * `saved`: some of them have a saved secret, so offer to delete it too (ticked).
    */
-  async open({ selection, key = null, count = null, saved = false }) {
+  async open({ selection, key = null, count = null, saved = false, names = {} }) {
     this.selection = selection;
+    this.names = names;
     this.key = key;
     this.saved = saved;
     this.preview = null;
@@ -213,7 +214,7 @@ export class RevokeDialog {
     stop.focus();
     let result;
     try {
-      result = await api.revokeKeys(selection, this.reasonText, this.forgetSaved, job);
+      result = await api.revokeKeys(selection, this.reasonText, this.forgetSaved, job, this.names);
     } catch (error) {
       this.job = null;
       this.setPhase('done');
@@ -262,7 +263,12 @@ export class RevokeDialog {
     else if (counts.revoked === all) heading = all === 1 ? `“${this.outcomes[0].key?.name ?? this.nameOf(this.outcomes[0].id) ?? this.outcomes[0].id}” was ${this.wording.done}` : `All ${formatNumber(all)} keys were ${this.wording.done}`;
     else heading = `${formatNumber(counts.revoked)} of ${formatNumber(all)} ${all === 1 ? 'key' : 'keys'} ${this.wording.done}`;
     $('#revoke-heading').textContent = heading;
-    const items = this.outcomes.map((outcome) => {
+    // Failed keys first (what needs a look), then untouched, then revoked; input order within.
+    const rank = { failed: 0, untouched: 1 };
+    const listed = this.outcomes.map((outcome, at) => ({ outcome, at }))
+      .sort((a, b) => (rank[a.outcome.status] ?? 2) - (rank[b.outcome.status] ?? 2) || a.at - b.at)
+      .map(({ outcome }) => outcome);
+    const items = listed.map((outcome) => {
       const name = outcome.key?.name ?? this.nameOf(outcome.id) ?? outcome.id;
       const statusText = outcome.status === 'revoked' ? capitalize(this.wording.done) : STATUS_TEXT[outcome.status] ?? outcome.status;
       return el('li', { className: `result result-${outcome.status}`, dataset: { id: outcome.id, status: outcome.status } },

@@ -73,11 +73,37 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_ticked_key_is_named_as_the_table_showed_it() {
+        let resolved = Resolved {
+            ids: vec!["key_a".into(), "key_b".into()],
+            keys: HashMap::new(),
+            shown_names: HashMap::new(),
+        }
+        .with_shown_names(HashMap::from([
+            ("key_a".to_owned(), "deploy bot".to_owned()),
+            ("key_b".to_owned(), "bad\u{7}name".to_owned()),
+            ("key_z".to_owned(), "not selected".to_owned()),
+        ]));
+        let outcomes = [
+            outcome("key_a", RevokeStatus::Failed, None),
+            outcome("key_b", RevokeStatus::Failed, None),
+        ];
+        let entries = revoked("work", "clerk", None, &outcomes, &resolved);
+        assert_eq!(entries[0].key_name.as_deref(), Some("deploy bot"));
+        assert_eq!(
+            entries[1].key_name, None,
+            "a name with a control character is dropped"
+        );
+        assert!(!resolved.shown_names.contains_key("key_z"));
+    }
+
+    #[test]
     fn revokes_are_recorded_except_untouched_keys() {
         let listed = key("listed", None);
         let resolved = Resolved {
             ids: vec!["key_a".into(), listed.id.clone(), "key_c".into()],
             keys: HashMap::from([(listed.id.clone(), listed.clone())]),
+            shown_names: HashMap::new(),
         };
         let outcomes = [
             outcome("key_a", RevokeStatus::Revoked, Some(key("a", None))),

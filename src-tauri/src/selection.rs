@@ -36,11 +36,33 @@ pub struct Resolved {
     pub ids: Vec<String>,
     /// The keys as listed, where the selection was a query (so failures can be named).
     pub keys: HashMap<String, ApiKey>,
+    /// Names the table showed for ticked ids (the UI sends them), so a key whose revoke failed is
+    /// named in the audit log without asking a failing backend again.
+    pub shown_names: HashMap<String, String>,
 }
 
 impl Resolved {
     pub fn name_of(&self, id: &str) -> Option<&str> {
-        self.keys.get(id).map(|k| k.name.as_str())
+        self.keys
+            .get(id)
+            .map(|k| k.name.as_str())
+            .or_else(|| self.shown_names.get(id).map(String::as_str))
+    }
+
+    /// Keeps the names shown for ids of this selection (at most one per id, printable and no
+    /// longer than a key name may be; anything else is ignored: they only label log entries).
+    pub fn with_shown_names(mut self, names: HashMap<String, String>) -> Self {
+        let wanted: std::collections::HashSet<&String> = self.ids.iter().collect();
+        self.shown_names = names
+            .into_iter()
+            .filter(|(id, name)| {
+                wanted.contains(id)
+                    && !name.trim().is_empty()
+                    && name.chars().count() <= keyward_core::NewKey::NAME_MAX_CHARS
+                    && !name.chars().any(char::is_control)
+            })
+            .collect();
+        self
     }
 }
 
@@ -106,12 +128,14 @@ pub async fn resolve(backend: &dyn KeyBackend, selection: Selection) -> Result<R
         Selection::Ids(ids) => Ok(Resolved {
             ids: clean_ids(ids)?,
             keys: HashMap::new(),
+            shown_names: HashMap::new(),
         }),
         Selection::Query(query) => {
             let keys = revocable(list_matching(backend, query).await?);
             Ok(Resolved {
                 ids: keys.iter().map(|k| k.id.clone()).collect(),
                 keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+                shown_names: HashMap::new(),
             })
         }
     }

@@ -13,6 +13,7 @@ use keyward_core::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
+use std::collections::HashMap;
 use tauri::{AppHandle, Emitter, Manager, State};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -239,13 +240,16 @@ pub async fn revoke_keys(
     reason: Option<String>,
     forget_saved: Option<bool>,
     job: u64,
+    names: Option<HashMap<String, String>>,
 ) -> Result<RevokeResponse> {
     // Registered first, so Stop works while a query selection is still being listed.
     let running = state.revoke_jobs.start(job)?;
     let session = state.session().await?;
     let backend = session.backend()?;
     let reason = non_blank(reason);
-    let resolved = selection::resolve(backend.as_ref(), selection).await?;
+    let resolved = selection::resolve(backend.as_ref(), selection)
+        .await?
+        .with_shown_names(names.unwrap_or_default());
     let on_progress = |last: &RevokeOutcome, progress: BulkProgress| {
         let _ = app.emit_to(
             "main",
