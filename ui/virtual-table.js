@@ -76,7 +76,8 @@ export class VirtualBody {
         row = this.pool.pop() ?? this.createRow();
         this.byIndex.set(index, row);
       }
-      row.dataset.index = String(index);
+      // Attribute writes restyle a row even with the same value: only when it changes.
+      if (row.dataset.index !== String(index)) row.dataset.index = String(index);
       this.fillRow(row, index);
       rows.push(row);
     }
