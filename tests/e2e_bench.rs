@@ -851,11 +851,7 @@ fn search_scroll_report(
         &mut out,
         "… keystroke → `list_keys` request left the page, p50",
         &|r| {
-            let before: Vec<f64> = r
-                .keystrokes
-                .iter()
-                .filter_map(|k| k.to_request)
-                .collect();
+            let before: Vec<f64> = r.keystrokes.iter().filter_map(|k| k.to_request).collect();
             format!("{:.0} ms", percentile(&before, 50.0))
         },
     );
