@@ -65,6 +65,9 @@ export class KeysTable {
       tbody: this.tbody,
       rowHeight: ROW_HEIGHT,
       columns: COLUMNS,
+      // Drawn beyond the view on each side: scroll frames inside them change nothing but the
+      // scroll position (see VirtualBody.render's `lazy`).
+      overscan: 24,
       createRow: () => this.createRow(),
       fillRow: (row, index) => this.fillRow(row, index),
     });
@@ -76,7 +79,7 @@ export class KeysTable {
       if (frame) return;
       frame = requestAnimationFrame(() => {
         frame = 0;
-        this.render({ chrome: false });
+        this.render({ chrome: false, lazy: true });
       });
     }, { passive: true });
     new ResizeObserver(() => {
@@ -414,11 +417,11 @@ export class KeysTable {
    * Draws what is in view and asks for its pages; with `chrome` (anything but a scroll) also the
    * counts, the selection bar and the empty state.
    */
-  render({ chrome = true } = {}) {
+  render({ chrome = true, lazy = false } = {}) {
     const known = this.cache.ready || this.cache.stale.size > 0;
     const failed = !known && !!this.cache.lastError;
     this.body.setRowCount(known ? this.cache.rowCount : 0);
-    const range = this.body.render();
+    const range = this.body.render({ lazy });
     if (this.loading) this.cache.want(range.start, Math.max(range.end, range.start + 1));
     this.renderRange(known);
     if (chrome) {

@@ -19,6 +19,9 @@ export function visibleRange({ scrollTop, viewportHeight, rowHeight, rowCount, o
   };
 }
 
+/** Rows of overscan left when a lazy render redraws: enough for a frame or two of a fast fling. */
+const LAZY_MARGIN = 4;
+
 export class VirtualBody {
   /**
    * scroller: the element that scrolls (holds the table); tbody: the table's body; columns: how
@@ -51,8 +54,13 @@ export class VirtualBody {
     this.rowCount = Math.max(0, count);
   }
 
-  /** Draws the rows in view. Returns the range drawn. */
-  render() {
+  /**
+   * Draws the rows in view. Returns the range drawn. With `lazy` (a scroll, nothing else
+   * changed), the rows already drawn stay as they are while the view is inside them: changing the
+   * body's shape (spacer heights, rows moved) is what makes a scroll frame slow, so it happens
+   * once every `overscan - margin` rows instead of on every frame.
+   */
+  render({ lazy = false } = {}) {
     if (this.viewport == null) this.measure();
     const range = visibleRange({
       scrollTop: Math.max(0, this.scroller.scrollTop),
@@ -61,6 +69,11 @@ export class VirtualBody {
       rowCount: this.rowCount,
       overscan: this.overscan,
     });
+    if (lazy && this.covers(range)) {
+      this.range = { ...this.range, first: range.first, last: range.last };
+      return this.range;
+    }
+    this.drawnCount = this.rowCount;
     this.range = range;
     // Rows leaving the range go back to the pool.
     for (const [index, row] of this.byIndex) {
@@ -95,6 +108,16 @@ export class VirtualBody {
     setHeight(this.top, range.start * this.rowHeight);
     setHeight(this.bottom, (this.rowCount - range.end) * this.rowHeight);
     return range;
+  }
+
+  /** Whether the rows drawn still cover `range`'s visible rows with a margin to spare. */
+  covers(range) {
+    const drawn = this.range;
+    if (this.drawnCount !== this.rowCount || drawn.end <= drawn.start) return false;
+    const margin = Math.min(LAZY_MARGIN, this.overscan);
+    const top = drawn.start > 0 ? margin : 0;
+    const bottom = drawn.end < this.rowCount ? margin : 0;
+    return range.first >= drawn.start + top && range.last <= drawn.end - 1 - bottom;
   }
 
   rowFor(index) {
