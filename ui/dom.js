@@ -1,4 +1,5 @@
 // Small DOM and formatting helpers. Backend data only ever reaches the page as text.
+import { ownerText, relativeTime } from './format.js';
 
 /** Creates an element; `props` may hold className, text, title, dataset and attributes. */
 export function el(tag, props = {}, ...children) {
@@ -22,28 +23,12 @@ export function show(node, visible) {
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 export const formatDate = (iso) => dateFormat.format(new Date(iso));
 export const formatDateTime = (iso) => dateTimeFormat.format(new Date(iso));
 
-const UNITS = [
-  ['year', 365 * 86400],
-  ['month', 30 * 86400],
-  ['week', 7 * 86400],
-  ['day', 86400],
-  ['hour', 3600],
-  ['minute', 60],
-];
-
-/** "in 3 weeks", "2 days ago", "just now". */
-export function formatRelative(iso, now = Date.now()) {
-  const seconds = (new Date(iso).getTime() - now) / 1000;
-  for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size) return relativeFormat.format(Math.round(seconds / size), unit);
-  }
-  return 'just now';
-}
+/** "in 3 weeks", "2 days ago", "just now" (one rule for the whole UI: format.js). */
+export const formatRelative = (iso, now = Date.now()) => relativeTime(iso, { now });
 
 export const PRESET_LABELS = {
   TwoWeeks: '2 weeks',
@@ -56,7 +41,7 @@ export const PRESET_LABELS = {
 
 export const STATUS_LABELS = { active: 'Active', expired: 'Expired', revoked: 'Revoked' };
 
-export const formatOwner = (owner) => (owner ? `${owner.kind}:${owner.id}` : '');
+export const formatOwner = ownerText;
 
 let revokedLabel = STATUS_LABELS.revoked;
 

@@ -211,6 +211,14 @@ export class KeysTable {
     else access.textContent = 'Access';
     const lastUsedHeader = this.table.tHead.querySelector('th[data-sort="last_used"]');
     lastUsedHeader.title = this.lastUsed ? '' : NO_LAST_USED;
+    // Without last-used times every key would look "never used": the filter says why it is off.
+    this.usageFilter.disabled = !this.lastUsed;
+    this.usageFilter.title = this.lastUsed ? '' : NO_LAST_USED;
+    if (!this.lastUsed && this.filters.usage !== 'any') {
+      this.filters.usage = 'any';
+      this.usageFilter.value = 'any';
+      this.syncFilterInputs();
+    }
     for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {
       th.dataset.label ??= th.textContent.trim();
       th.replaceChildren(th.dataset.label);
