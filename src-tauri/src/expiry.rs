@@ -10,8 +10,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::join_all;
 use keyward_core::{
-    ApiKey, Error, ErrorBody, ErrorCode, KeyBackend, KeyStatus, ListQuery, Result, SortField,
-    StatusFilter,
+    ApiKey, Error, ErrorBody, ErrorCode, KeyBackend, ListQuery, Result, SortField, StatusFilter,
 };
 use keyward_local::ActivityLog;
 use keyward_profiles::{Config, CredentialStore, Paths, Profile};
@@ -72,11 +71,11 @@ pub fn expiring_query(days: u32) -> ListQuery {
     }
 }
 
-/// Whether `key` is active and expires after `now` and within `days` days. Backends filter with
-/// the same rule; this keeps a backend that filters loosely from widening the answer.
+/// Whether `key` is active and expires after `now` and within `days` days: the listing rule
+/// itself (`ListQuery::matches`), applied again so a backend that filters loosely cannot widen
+/// the answer.
 pub fn expires_within(key: &ApiKey, days: u32, now: DateTime<Utc>) -> bool {
-    let until = now + chrono::Duration::days(i64::from(days));
-    key.status == KeyStatus::Active && key.expires_at.is_some_and(|at| at > now && at <= until)
+    expiring_query(days).matches(key, now)
 }
 
 /// A credential store that asks `inner` until it first fails with `keychain_unavailable` (a
@@ -387,7 +386,7 @@ mod tests {
         key.expires_at = Some(now - Duration::minutes(1));
         assert!(!expires_within(&key, 7, now), "already expired");
         key.expires_at = at(3);
-        key.status = KeyStatus::Revoked;
+        key.status = keyward_core::KeyStatus::Revoked;
         assert!(!expires_within(&key, 7, now));
     }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
-use keyward_core::{ApiKey, Error, KeyBackend, KeyStatus, ListQuery, Result};
+use keyward_core::{ApiKey, Error, KeyBackend, ListQuery, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -131,7 +131,7 @@ pub async fn resolve(backend: &dyn KeyBackend, selection: Selection) -> Result<R
             shown_names: HashMap::new(),
         }),
         Selection::Query(query) => {
-            let keys = revocable(list_matching(backend, query).await?);
+            let keys = revocable(backend, query).await?;
             Ok(Resolved {
                 ids: keys.iter().map(|k| k.id.clone()).collect(),
                 keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
@@ -154,7 +154,7 @@ pub async fn preview(
             Ok(summarize(ids.len(), &keys, now))
         }
         Selection::Query(query) => {
-            let keys = revocable(list_matching(backend, query).await?);
+            let keys = revocable(backend, query).await?;
             Ok(summarize(keys.len(), &keys, now))
         }
     }
@@ -182,10 +182,9 @@ pub fn summarize(count: usize, known: &[ApiKey], now: DateTime<Utc>) -> RevokePr
     }
 }
 
-fn revocable(keys: Vec<ApiKey>) -> Vec<ApiKey> {
-    keys.into_iter()
-        .filter(|k| k.status != KeyStatus::Revoked)
-        .collect()
+/// The keys a query selection stands for (see `keyward_core::revocable_matching`).
+async fn revocable(backend: &dyn KeyBackend, query: ListQuery) -> Result<Vec<ApiKey>> {
+    keyward_core::revocable_matching(backend, &all_pages(query)?, FETCH_CONCURRENCY).await
 }
 
 async fn list_matching(backend: &dyn KeyBackend, query: ListQuery) -> Result<Vec<ApiKey>> {

@@ -221,6 +221,25 @@ pub async fn list_all<B: KeyBackend + ?Sized>(
         .collect())
 }
 
+/// The keys a revoke "by filter" acts on: every key matching `query` (all its pages, `query.limit`
+/// per request; its `page` is ignored) that is not revoked yet, in the query's order. The rules
+/// are applied again here, so a backend that ignores a filter cannot widen a revoke. Shared by
+/// the CLI's `keys revoke --yes` and the app's "select all matching".
+pub async fn revocable_matching<B: KeyBackend + ?Sized>(
+    backend: &B,
+    query: &ListQuery,
+    concurrency: usize,
+) -> Result<Vec<ApiKey>> {
+    let query = ListQuery {
+        page: 0,
+        ..query.clone()
+    };
+    let mut keys = list_all(backend, &query, concurrency).await?;
+    let now = Utc::now();
+    keys.retain(|key| query.matches(key, now) && status_at(key, now) != KeyStatus::Revoked);
+    Ok(keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

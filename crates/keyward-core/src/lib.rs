@@ -18,7 +18,7 @@ pub use bulk::{
 };
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use expiration::{Expiration, ExpiryPreset};
-pub use filter::{list_all, page_locally, sort_keys};
+pub use filter::{list_all, page_locally, revocable_matching, sort_keys};
 pub use model::{
     ApiKey, CreatedKey, KeyStatus, ListQuery, NewKey, Page, SortField, StatusFilter, Subject,
     Verification,

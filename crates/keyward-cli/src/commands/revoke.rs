@@ -4,10 +4,9 @@ use super::{filter, Session};
 use crate::cli::RevokeArgs;
 use crate::output::{self, Exit};
 use chrono::{DateTime, Utc};
-use keyward_core::filter::status_at;
 use keyward_core::{
-    list_all, revoke_bulk, ApiKey, BulkOptions, BulkProgress, CancelFlag, Error, ErrorBody,
-    KeyBackend, KeyStatus, ListQuery, Result, RevokeKind, RevokeOutcome, RevokeStatus,
+    revocable_matching, revoke_bulk, ApiKey, BulkOptions, BulkProgress, CancelFlag, Error,
+    ErrorBody, KeyBackend, ListQuery, Result, RevokeKind, RevokeOutcome, RevokeStatus,
 };
 use keyward_local::{ActivityAction, NewActivity};
 use keyward_remote::HttpOptions;
@@ -237,17 +236,14 @@ fn per_key_timeout(http: &HttpOptions) -> Duration {
     worst.max(BulkOptions::default().per_key_timeout)
 }
 
-/// Every key the query matches, except revoked ones (nothing to do). The backend filters; the
-/// same rules are applied again here, so a backend that ignored a filter cannot widen a revoke.
+/// Every key the query matches, except revoked ones (nothing to do), in pages of
+/// [`LIST_PAGE`].
 async fn matching(backend: &dyn KeyBackend, query: &ListQuery) -> Result<Vec<ApiKey>> {
     let query = ListQuery {
         limit: LIST_PAGE,
         ..query.clone()
     };
-    let mut keys = list_all(backend, &query, LIST_CONCURRENCY).await?;
-    let now = Utc::now();
-    keys.retain(|key| query.matches(key, now) && status_at(key, now) != KeyStatus::Revoked);
-    Ok(keys)
+    revocable_matching(backend, &query, LIST_CONCURRENCY).await
 }
 
 fn preview(keys: &[ApiKey], json: bool) -> Result<()> {
