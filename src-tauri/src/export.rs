@@ -3,8 +3,9 @@
 
 use chrono::NaiveDateTime;
 use keyward_core::{Error, Result};
+use keyward_local::{ActivityLog, ExportFormat};
 use std::fs::{File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 /// The XDG variable naming the Downloads folder; read first, so a session (or a test) can
@@ -58,6 +59,32 @@ pub fn create_unique(dir: &Path, stem: &str, ext: &str) -> Result<(File, PathBuf
         "{} already holds {MAX_SUFFIX} exports named {stem}: move some away",
         dir.display()
     )))
+}
+
+/// Writes the activity log's entries matching `search` to a new file in `dir` named after `at`;
+/// returns the file and how many entries it holds. A failed export leaves no half-written file.
+pub fn export_activity(
+    log: &ActivityLog,
+    search: Option<&str>,
+    format: ExportFormat,
+    dir: &Path,
+    at: NaiveDateTime,
+) -> Result<(PathBuf, usize)> {
+    let (file, path) = create_unique(dir, &export_stem(at), format.extension())?;
+    let mut out = BufWriter::new(file);
+    let written = log.export(search, format, &mut out).and_then(|count| {
+        out.flush()
+            .map(|()| count)
+            .map_err(|e| write_error(&path, &e))
+    });
+    drop(out);
+    match written {
+        Ok(count) => Ok((path, count)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
 }
 
 fn write_error(path: &Path, error: &std::io::Error) -> Error {

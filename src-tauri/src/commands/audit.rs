@@ -7,7 +7,6 @@ use crate::state::AppState;
 use keyward_core::Result;
 use keyward_local::{ActivityPage, ActivityQuery, ExportFormat};
 use serde::Serialize;
-use std::io::{BufWriter, Write};
 use tauri::State;
 
 /// A page of the activity log, newest first.
@@ -38,29 +37,12 @@ pub async fn export_audit(
     let log = state.activity().await?;
     blocking(move || {
         let dir = export::download_dir()?;
-        let stem = export::export_stem(chrono::Local::now().naive_local());
-        let (file, path) = export::create_unique(&dir, &stem, format.extension())?;
-        let mut out = BufWriter::new(file);
-        let written = log
-            .export(search.as_deref(), format, &mut out)
-            .and_then(|count| {
-                out.flush().map_err(|e| {
-                    keyward_core::Error::Unexpected(format!("cannot write the export: {e}"))
-                })?;
-                Ok(count)
-            });
-        match written {
-            Ok(count) => Ok(Exported {
-                path: path.display().to_string(),
-                count,
-            }),
-            Err(e) => {
-                // No half-written export is left behind.
-                drop(out);
-                let _ = std::fs::remove_file(&path);
-                Err(e)
-            }
-        }
+        let at = chrono::Local::now().naive_local();
+        let (path, count) = export::export_activity(&log, search.as_deref(), format, &dir, at)?;
+        Ok(Exported {
+            path: path.display().to_string(),
+            count,
+        })
     })
     .await
 }
