@@ -47,6 +47,9 @@ pub struct Capabilities {
     pub custom_expiry: bool,
     /// Whether a key can be made that never expires.
     pub never_expires: bool,
+    /// The server keeps no name for a key (PropelAuth's released frontend API): the name a user
+    /// gives is kept by Keyward on this machine, per profile, and searched there. Front ends say so.
+    pub names_kept_locally: bool,
 }
 
 #[async_trait]
@@ -55,6 +58,14 @@ pub trait KeyBackend: Send + Sync {
     fn kind(&self) -> &'static str;
 
     fn capabilities(&self) -> Capabilities;
+
+    /// Asks the server what this account may do, where that is knowable only from the server
+    /// (FreeSewing caps key levels by the account's role), and answers the capabilities from then
+    /// on. Front ends call it once after opening a backend, before offering a create form; a
+    /// failure leaves [`KeyBackend::capabilities`] as it was. By default nothing is asked.
+    async fn refresh_capabilities(&self) -> Result<Capabilities> {
+        Ok(self.capabilities())
+    }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey>;
 

@@ -539,6 +539,7 @@ mod tests {
                 expiry_presets: vec![],
                 custom_expiry: false,
                 never_expires: true,
+                names_kept_locally: false,
             }
         }
         async fn create(&self, _: NewKey) -> Result<CreatedKey> {

@@ -51,6 +51,7 @@ impl KeyBackend for LocalStore {
             expiry_presets: ExpiryPreset::ALL.to_vec(),
             custom_expiry: true,
             never_expires: true,
+            names_kept_locally: false,
         }
     }
 

@@ -359,6 +359,7 @@ impl KeyBackend for ClerkBackend {
             expiry_presets: ExpiryPreset::ALL.to_vec(),
             custom_expiry: true,
             never_expires: true,
+            names_kept_locally: false,
         }
     }
 

@@ -371,6 +371,7 @@ impl KeyBackend for FreeSewingBackend {
                 .collect(),
             custom_expiry: true,
             never_expires: false,
+            names_kept_locally: false,
         }
     }
 

@@ -333,6 +333,7 @@ mod tests {
             expiry_presets: Vec::new(),
             custom_expiry: true,
             never_expires: false,
+            names_kept_locally: false,
         }
     }
 

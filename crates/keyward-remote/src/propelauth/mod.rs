@@ -135,6 +135,8 @@ impl KeyBackend for PropelAuthBackend {
             expiry_presets: ExpiryPreset::ALL.to_vec(),
             custom_expiry: !frontend,
             never_expires: true,
+            // Set by the frontend adapter once it keeps names on this machine (issue 9).
+            names_kept_locally: false,
         }
     }
 
