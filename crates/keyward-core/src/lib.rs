@@ -11,6 +11,7 @@ pub mod expiration;
 pub mod filter;
 pub mod key_format;
 pub mod model;
+pub mod names;
 
 pub use backend::{Capabilities, KeyBackend, RevokeKind};
 pub use bulk::{
@@ -23,3 +24,4 @@ pub use model::{
     ApiKey, CreatedKey, KeyStatus, ListQuery, NewKey, Page, SortField, StatusFilter, Subject,
     Verification,
 };
+pub use names::{KeyNames, MemoryKeyNames};

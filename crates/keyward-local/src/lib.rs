@@ -9,6 +9,7 @@ pub mod activity;
 mod audit;
 mod backend;
 mod errors;
+mod key_names;
 mod last_used;
 mod list;
 mod row;
@@ -21,4 +22,5 @@ pub use activity::{
     NewActivity,
 };
 pub use audit::{AuditAction, AuditEntry};
+pub use key_names::LocalKeyNames;
 pub use store::LocalStore;
