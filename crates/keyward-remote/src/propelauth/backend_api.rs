@@ -1,7 +1,7 @@
 //! The backend (integration) API: `Authorization: Bearer <integration key>`, errors as a JSON
 //! object keyed by field name, 404 with an empty body.
 
-use super::{created_key, Shelf, WireCreated, WireKey, WirePage, MAX_PAGE, SERVICE};
+use super::{created_from, Asked, PageSize, Shelf, WireKey, WirePage, SERVICE};
 use crate::endpoint::validate_base_url;
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
@@ -30,6 +30,7 @@ pub(super) struct BackendApi {
     default_subject: Option<Subject>,
     /// All keys of an owner (or of the project), active and archived.
     pub(super) snapshots: Snapshots,
+    page_size: PageSize,
 }
 
 impl BackendApi {
@@ -55,6 +56,7 @@ impl BackendApi {
             client: Client::new(base_url, http, auth, vec![integration_key])?,
             default_subject,
             snapshots: Snapshots::default(),
+            page_size: PageSize::default(),
         })
     }
 
@@ -91,21 +93,17 @@ impl BackendApi {
             display_name: &new.name,
         };
         let request = Request::create(self.url(&[]), &body);
+        let asked = Asked {
+            name: new.name.clone(),
+            owner: owner.clone(),
+            expires_at,
+            metadata: metadata.clone(),
+        };
         self.client
             .call(request, |mut response| {
-                if response.status != StatusCode::OK {
-                    return Err(error_from(&response, "owner"));
-                }
-                let created: Result<WireCreated> = parse(SERVICE, &response);
+                let created = created_from(&response, &asked, now, |r| error_from(r, "owner"));
                 response.wipe();
-                Ok(created_key(
-                    created?,
-                    new.name.clone(),
-                    owner.clone(),
-                    expires_at,
-                    metadata.clone(),
-                    now,
-                ))
+                created
             })
             .await
             .inspect(|_| self.snapshots.created())
@@ -170,10 +168,13 @@ impl BackendApi {
     }
 
     async fn everything(&self, shelf: Shelf, owner: Option<&Subject>) -> Result<Vec<ApiKey>> {
-        fetch_everything(MAX_PAGE, |page_number, page_size| {
-            self.page(shelf, owner, page_number, page_size)
-        })
-        .await
+        self.page_size
+            .read(|max_page| {
+                fetch_everything(max_page, move |page_number, page_size| {
+                    self.page(shelf, owner, page_number, page_size)
+                })
+            })
+            .await
     }
 
     /// The owners in the snapshot of the default owner's keys (all of the project's keys when
@@ -191,10 +192,13 @@ impl BackendApi {
         offset: u64,
         len: u64,
     ) -> Result<Chunk<ApiKey>> {
-        fetch_window(offset, len, MAX_PAGE, |page_number, page_size| {
-            self.page(shelf, owner, page_number, page_size)
-        })
-        .await
+        self.page_size
+            .read(|max_page| {
+                fetch_window(offset, len, max_page, move |page_number, page_size| {
+                    self.page(shelf, owner, page_number, page_size)
+                })
+            })
+            .await
     }
 
     async fn page(
@@ -228,7 +232,7 @@ impl BackendApi {
                     items: page
                         .api_keys
                         .into_iter()
-                        .map(|key| key.into_api_key(shelf, None, now))
+                        .map(|key| key.into_api_key(shelf, None, None, now))
                         .collect::<Result<_>>()?,
                     total: page.total_api_keys,
                 })
@@ -244,7 +248,12 @@ impl BackendApi {
                 if response.status != StatusCode::OK {
                     return Err(error_from(&response, &format!("API key {id}")));
                 }
-                parse::<WireKey>(SERVICE, &response)?.into_api_key(Shelf::Active, None, Utc::now())
+                parse::<WireKey>(SERVICE, &response)?.into_api_key(
+                    Shelf::Active,
+                    None,
+                    None,
+                    Utc::now(),
+                )
             })
             .await
     }
@@ -274,7 +283,10 @@ impl BackendApi {
         Ok(key)
     }
 
-    /// `POST …/validate`. A 400 about the token means no active key has it. PropelAuth's answer
+    /// `POST …/validate`. A 404, or a refusal naming `api_key_token`, means no active key has
+    /// the token: the SDKs treat both so (propelauth-py `api/end_user_api_keys.py` raises
+    /// `EndUserApiKeyNotFoundException` on 404; node-apis `src/api/endUserApiKeys.ts` throws
+    /// `ApiKeyValidateException` on the 400 keyed by field). PropelAuth's answer
     /// names the owner and metadata but not the key, so the key in a `Valid` answer has an empty
     /// id and name, the Unix epoch as its (unknown) creation time, and no known expiry.
     pub(super) async fn verify(&self, secret: &SecretString) -> Result<Verification> {
@@ -287,8 +299,11 @@ impl BackendApi {
                     let answer: WireValidation = parse(SERVICE, &response)?;
                     Ok(Verification::Valid(answer.into_api_key()))
                 }
-                StatusCode::BAD_REQUEST
-                    if field_errors(&response).contains_key("api_key_token") =>
+                StatusCode::NOT_FOUND => Ok(Verification::Unknown),
+                status
+                    if status.is_client_error()
+                        && !matches!(status.as_u16(), 401 | 429)
+                        && names_the_token(&response) =>
                 {
                     Ok(Verification::Unknown)
                 }
@@ -418,6 +433,17 @@ fn field_errors(response: &Response) -> BTreeMap<String, String> {
             Some((field, message))
         })
         .collect()
+}
+
+/// Whether an error body names `api_key_token`: as a field of the backend API's error object, or
+/// in a `field_errors` object.
+fn names_the_token(response: &Response) -> bool {
+    const TOKEN: &str = "api_key_token";
+    field_errors(response).contains_key(TOKEN)
+        || serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|body| body.get("field_errors")?.get(TOKEN).cloned())
+            .is_some()
 }
 
 /// PropelAuth's field names, as ours.

@@ -1,8 +1,15 @@
 //! The frontend API (`/api/fe/v3`), as PropelAuth's browser library calls it: the user's session
 //! cookie plus `X-CSRF-Token: -.-`. Errors are `{error_code, user_facing_error, field_errors?}`.
+//!
+//! The released API keeps no key names: list items are `{api_key_id, created_at,
+//! expires_at_seconds, metadata}` and `api_key_search` filters by key id (PropelAuth/frontend-apis
+//! `packages/frontend-apis/src/apis/apiKeys/fetchPersonalApiKeys.ts`). So the name a user gives a
+//! key is kept by Keyward ([`KeyNames`], per profile), names are searched here over a snapshot of
+//! the listing, and only a whole key id is searched on the server. See
+//! `docs/backends/propelauth.md`.
 
 use super::backend_api::refuse_levels_and_scopes;
-use super::{created_key, Shelf, WireCreated, WirePage, MAX_PAGE, SERVICE};
+use super::{created_from, Asked, PageSize, Shelf, WirePage, SERVICE};
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
 use crate::listing::{
@@ -11,14 +18,15 @@ use crate::listing::{
 };
 use chrono::Utc;
 use keyward_core::{
-    ApiKey, CreatedKey, Error, Expiration, ExpiryPreset, KeyStatus, ListQuery, NewKey, Page,
-    Result, StatusFilter, Subject,
+    ApiKey, CreatedKey, Error, Expiration, ExpiryPreset, KeyNames, KeyStatus, ListQuery,
+    MemoryKeyNames, NewKey, Page, Result, StatusFilter, Subject,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, COOKIE};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const PATH: [&str; 3] = ["api", "fe", "v3"];
 
@@ -28,6 +36,9 @@ pub(super) struct FrontendApi {
     default_subject: Option<Subject>,
     /// All active keys of the personal or an org's listing.
     pub(super) snapshots: Snapshots,
+    /// The names users gave keys: the server keeps none.
+    pub(super) names: Arc<dyn KeyNames>,
+    page_size: PageSize,
 }
 
 impl FrontendApi {
@@ -48,6 +59,8 @@ impl FrontendApi {
             client: Client::new(base_url, http, auth, vec![session_cookie])?,
             default_subject,
             snapshots: Snapshots::default(),
+            names: Arc::new(MemoryKeyNames::default()),
+            page_size: PageSize::default(),
         })
     }
 
@@ -61,7 +74,8 @@ impl FrontendApi {
     }
 
     /// The frontend API takes an expiry preset and an org, nothing else. The display name is
-    /// sent as PropelAuth's newer frontend library does; older servers ignore it.
+    /// sent as PropelAuth's unreleased `Display-names-for-API-keys` branch does (the released
+    /// server ignores it), and kept by Keyward, which is what shows it.
     pub(super) async fn create(&self, new: NewKey) -> Result<CreatedKey> {
         let new = new.validated()?;
         refuse_levels_and_scopes(&new)?;
@@ -91,24 +105,27 @@ impl FrontendApi {
         };
         let now = Utc::now();
         let request = Request::create(self.url(&["api_keys"]), &body);
-        self.client
+        let asked = Asked {
+            name: new.name.clone(),
+            owner: owner.clone(),
+            expires_at: preset.expires_at(now),
+            metadata: None,
+        };
+        let created = self
+            .client
             .call(request, |mut response| {
-                if !response.status.is_success() {
-                    return Err(error_from(&response, "owner"));
-                }
-                let created: Result<WireCreated> = parse(SERVICE, &response);
+                let created = created_from(&response, &asked, now, |r| error_from(r, "owner"));
                 response.wipe();
-                Ok(created_key(
-                    created?,
-                    new.name.clone(),
-                    owner.clone(),
-                    preset.expires_at(now),
-                    None,
-                    now,
-                ))
+                created
             })
-            .await
-            .inspect(|_| self.snapshots.created())
+            .await?;
+        // The key exists and its secret is in hand: a name that cannot be kept costs the name
+        // (the key then shows its id), never the secret.
+        if !created.key.id.is_empty() {
+            let _ = self.names.remember(&created.key.id, &created.key.name);
+        }
+        self.snapshots.created();
+        Ok(created)
     }
 
     /// The personal listing, or an org's when the owner is an org. The frontend API shows active
@@ -122,16 +139,28 @@ impl FrontendApi {
             ));
         }
         let owner = query.owner.as_ref().or(self.default_subject.as_ref());
-        // PropelAuth searches and pages newest first; other orders and the expiry and usage
-        // filters are answered from a snapshot of the listing.
-        if !is_server_order(&query) || query.has_usage_or_expiry_filter() {
+        // PropelAuth pages newest first and filters by whole key id; names (kept here), other
+        // orders and the expiry and usage filters are answered from a snapshot of the listing.
+        let server_search = match query.search.as_deref() {
+            None => Some(None),
+            Some(search) if is_key_id(search) => Some(Some(search.to_ascii_lowercase())),
+            Some(_) => None,
+        };
+        let Some(search) = server_search
+            .filter(|_| is_server_order(&query) && !query.has_usage_or_expiry_filter())
+        else {
             return Ok(page_of_snapshot(&self.snapshot(owner).await?, &query));
-        }
+        };
         let (offset, len) = (query.offset(), u64::from(query.limit));
-        let chunk = fetch_window(offset, len, MAX_PAGE, |page_number, page_size| {
-            self.page(owner, query.search.as_deref(), page_number, page_size)
-        })
-        .await?;
+        let search = search.as_deref();
+        let chunk = self
+            .page_size
+            .read(|max_page| {
+                fetch_window(offset, len, max_page, move |page_number, page_size| {
+                    self.page(owner, search, page_number, page_size)
+                })
+            })
+            .await?;
         Ok(Page {
             items: chunk.items,
             page: query.page,
@@ -149,8 +178,10 @@ impl FrontendApi {
         };
         self.snapshots
             .get_or_read(&scope, || {
-                fetch_everything(MAX_PAGE, |page_number, page_size| {
-                    self.page(owner, None, page_number, page_size)
+                self.page_size.read(move |max_page| {
+                    fetch_everything(max_page, move |page_number, page_size| {
+                        self.page(owner, None, page_number, page_size)
+                    })
                 })
             })
             .await
@@ -192,11 +223,12 @@ impl FrontendApi {
                 }
                 let page: WirePage = parse(SERVICE, &response)?;
                 let now = Utc::now();
+                let names = self.names.as_ref();
                 Ok(Chunk {
                     items: page
                         .api_keys
                         .into_iter()
-                        .map(|key| key.into_api_key(Shelf::Active, owner, now))
+                        .map(|key| key.into_api_key(Shelf::Active, owner, Some(names), now))
                         .collect::<Result<_>>()?,
                     total: page.total_api_keys,
                 })
@@ -205,11 +237,13 @@ impl FrontendApi {
     }
 
     /// There is no read route: the key is found by searching the listing of the profile's
-    /// default owner (the personal keys when there is none) for its id, which PropelAuth's search
-    /// matches. Keys of another owner, and archived keys, are not found.
+    /// default owner (the personal keys when there is none) for its id, which is what
+    /// PropelAuth's `api_key_search` filters by. Keys of another owner, and archived keys, are
+    /// not found.
     pub(super) async fn get(&self, id: &str) -> Result<ApiKey> {
         let owner = self.default_subject.as_ref();
-        self.page(owner, Some(id), 0, MAX_PAGE)
+        self.page_size
+            .read(|page_size| self.page(owner, Some(id), 0, page_size))
             .await?
             .items
             .into_iter()
@@ -237,10 +271,18 @@ impl FrontendApi {
             .await?;
         key.status = KeyStatus::Revoked;
         key.revoked_at = Some(Utc::now());
+        // The frontend API never lists the key again, so its name is no longer needed here.
+        let _ = self.names.forget(id);
         // The frontend API lists active keys only.
         self.snapshots.revoked(&key, AfterRevoke::Remove);
         Ok(key)
     }
+}
+
+/// A whole PropelAuth key id (32 hex digits, as node-apis `src/utils.ts` checks): the only search
+/// the server's `api_key_search` ("Filter by Key ID") can answer for sure.
+fn is_key_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn preset_names() -> String {
