@@ -12,7 +12,8 @@ KEYWARD_APP_PACKAGES=(
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
 )
 # What the test suite needs on top: a headless X server, WebKitWebDriver, a real Secret Service in
-# a private D-Bus session, a clipboard reader, and Node.js for the UI's logic tests (`node --test`).
+# a private D-Bus session, a clipboard reader, and Node.js for the UI's logic tests (`node --test`)
+# and the vendor-SDK tests (which need Node >= 20.9, as @clerk/backend 3 does).
 KEYWARD_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools xclip nodejs
 )
@@ -77,6 +78,9 @@ keyward_setup_app() {
 keyward_setup_tests() {
   keyward_setup_app
   keyward_apt_install "${KEYWARD_TEST_PACKAGES[@]}"
+  # npm, for the vendor-SDK tests (tests/sdk). NodeSource's nodejs bundles it (and conflicts with
+  # Debian's npm package); Debian's own nodejs does not.
+  command -v npm >/dev/null 2>&1 || keyward_apt_install npm
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
   keyward_ensure_tauri_driver
 }

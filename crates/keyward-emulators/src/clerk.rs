@@ -1,6 +1,7 @@
-//! Clerk API keys (CONTRACTS.md §3): the Backend API (instance secret key) and the Frontend API
-//! (session token) on one server, under both `/api_keys…` and `/v1/api_keys…`. Times are Unix
-//! milliseconds; every error is `{"errors":[{message,long_message,code,meta?}],"clerk_trace_id"}`.
+//! Clerk API keys: the Backend API (instance secret key) and the Frontend API (session token) on
+//! one server, under both `/api_keys…` and `/v1/api_keys…`. Times are Unix milliseconds; every
+//! error is `{"errors":[{message,long_message,code,meta?}],"clerk_trace_id"}`. What each route does
+//! and which vendor file it comes from: docs/backends/clerk.md.
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
@@ -10,10 +11,10 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
 use axum::Router;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::http::{bearer_token, json as respond, json_body, query_pairs, too_many_requests};
@@ -82,6 +83,39 @@ pub(crate) struct Clerk {
     pub(crate) credentials: Credentials,
     clock: Arc<Clock>,
     keys: Mutex<KeyStore<ApiKey>>,
+    quirks: Mutex<Quirks>,
+}
+
+/// The largest `limit` of `GET /api_keys` (clerk/openapi-specs `bapi/2026-05-12.yml`: `minimum: 1,
+/// maximum: 100, default: 10`).
+const MAX_LIST_LIMIT: u64 = 100;
+
+/// Emulator-only switches, read and set with `GET`/`PUT /__emulator/clerk`: answers the real
+/// service could give (a smaller page maximum, a damaged create answer) that a client must survive.
+/// Omitted fields mean "as the real BAPI".
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Quirks {
+    /// Refuse list pages larger than this (with the usual `limit` error), instead of 100.
+    #[serde(default)]
+    max_list_limit: Option<u64>,
+    /// How create answers, after the key is made.
+    #[serde(default)]
+    create_answer: CreateAnswer,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum CreateAnswer {
+    /// The key with its secret, as the spec says.
+    #[default]
+    Normal,
+    /// The secret is there, the dates are not numbers and `scopes` is not a list.
+    BadFields,
+    /// The key without its secret.
+    NoSecret,
+    /// A body that is not JSON, as a proxy in front of Clerk might send.
+    NotJson,
 }
 
 /// Who is calling: the instance (BAPI secret key) or the seeded user's session (FAPI).
@@ -93,6 +127,8 @@ enum Caller {
 
 struct ApiKey {
     id: String,
+    /// Kept so the Backend API can answer it again (`GET /api_keys/{id}/secret`), as Clerk does.
+    secret: String,
     key_type: String,
     name: String,
     subject: String,
@@ -153,6 +189,7 @@ impl Clerk {
             credentials,
             clock,
             keys: Mutex::new(KeyStore::default()),
+            quirks: Mutex::new(Quirks::default()),
         }
     }
 
@@ -167,6 +204,7 @@ impl Clerk {
         Router::new()
             .merge(routes.clone())
             .nest("/v1", routes)
+            .route("/__emulator/clerk", put(put_quirks).get(get_quirks))
             .fallback(unknown_route)
             .with_state(self)
     }
@@ -178,9 +216,11 @@ impl Clerk {
         let mut ids = vec![String::new(); spec.count];
         for index in spec.insertion_order(now) {
             let id = new_id();
+            let secret = new_secret();
             let created = spec.created(index, now).timestamp_millis();
             let record = ApiKey {
                 id: id.clone(),
+                secret: secret.clone(),
                 key_type: "api_key".to_owned(),
                 name: spec.name(first, index),
                 subject: spec.owner_of(index, &accounts).id.clone(),
@@ -195,10 +235,17 @@ impl Clerk {
                 created_at: created,
                 updated_at: created,
             };
-            keys.insert(&id, &new_secret(), record);
+            keys.insert(&id, &secret, record);
             ids[index] = id;
         }
         ids
+    }
+
+    fn quirks(&self) -> Quirks {
+        self.quirks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn keys(&self) -> MutexGuard<'_, KeyStore<ApiKey>> {
@@ -574,6 +621,7 @@ async fn create(State(clerk): State<Arc<Clerk>>, headers: HeaderMap, body: Bytes
     let secret = new_secret();
     let record = ApiKey {
         id: id.clone(),
+        secret: secret.clone(),
         key_type,
         name,
         subject,
@@ -591,12 +639,42 @@ async fn create(State(clerk): State<Arc<Clerk>>, headers: HeaderMap, body: Bytes
     let mut reply = record.to_json(now);
     reply["secret"] = json!(secret);
     keys.insert(&id, &secret, record);
-    // The BAPI answers 200, the FAPI 201.
+    // The BAPI answers 200 (bapi/2026-05-12.yml `createApiKey`), the FAPI 201
+    // (fapi/2026-05-12.yml; clerk-js `core/modules/apiKeys`).
     let status = match caller {
         Caller::Instance => StatusCode::OK,
         Caller::Session => StatusCode::CREATED,
     };
+    match clerk.quirks().create_answer {
+        CreateAnswer::Normal => {}
+        CreateAnswer::BadFields => {
+            reply["created_at"] = json!("yesterday");
+            reply["updated_at"] = json!(null);
+            reply["expiration"] = json!("soon");
+            reply["scopes"] = json!("read");
+        }
+        CreateAnswer::NoSecret => {
+            reply.as_object_mut().map(|object| object.remove("secret"));
+        }
+        CreateAnswer::NotJson => {
+            return Ok((status, "<html><body>upstream answered</body></html>").into_response());
+        }
+    }
     Ok(respond(status, reply))
+}
+
+async fn get_quirks(State(clerk): State<Arc<Clerk>>) -> Response {
+    respond(StatusCode::OK, json!(clerk.quirks()))
+}
+
+async fn put_quirks(State(clerk): State<Arc<Clerk>>, body: Bytes) -> Reply {
+    let quirks: Quirks = serde_json::from_slice(&body)
+        .map_err(|problem| bad_request("body", format!("Invalid emulator quirks: {problem}")))?;
+    *clerk
+        .quirks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = quirks.clone();
+    Ok(respond(StatusCode::OK, json!(quirks)))
 }
 
 /// A query parameter parsed as an integer within `range`, or `default` when absent.
@@ -641,7 +719,8 @@ async fn list(
             "Invalid 'query.subject': Failed regex check".to_owned(),
         ));
     }
-    let limit = bounded(&query, "limit", 10, 1..=100)?;
+    let max_limit = clerk.quirks().max_list_limit.unwrap_or(MAX_LIST_LIMIT);
+    let limit = bounded(&query, "limit", 10, 1..=max_limit)?;
     let offset = bounded(&query, "offset", 0, 0..=u64::from(u32::MAX))?;
     let include_invalid = match query.get("include_invalid").map(String::as_str) {
         None | Some("false") => false,
@@ -655,7 +734,8 @@ async fn list(
     };
     check_subject(caller, subject)?;
     let search = query.get("query").map(|q| q.to_lowercase());
-    let key_type = query.get("type");
+    // `type` defaults to `api_key` (bapi/2026-05-12.yml, `GET /api_keys` parameters).
+    let key_type = query.get("type").map_or("api_key", String::as_str);
 
     let now = clerk.now_ms();
     let keys = clerk.keys();
@@ -668,7 +748,7 @@ async fn list(
                 .as_ref()
                 .is_none_or(|q| k.name.to_lowercase().contains(q))
         })
-        .filter(|k| key_type.is_none_or(|t| &k.key_type == t))
+        .filter(|k| k.key_type == key_type)
         .collect();
     let page: Vec<Value> = matching
         .iter()
@@ -786,7 +866,10 @@ async fn revoke(
     Ok(respond(StatusCode::OK, key.to_json(now)))
 }
 
-/// Secrets are stored hashed (secret-once), so this BAPI route can only say it has none.
+/// The Backend API answers a key's secret again, `{secret}` (clerk/openapi-specs
+/// `bapi/2026-05-12.yml` `getApiKeySecret`; clerk/javascript `packages/backend/src/api/endpoints/
+/// APIKeysApi.ts` `getSecret`). Only the Frontend API says a secret is shown once, so a session
+/// token gets the same 401 as on the other Backend-only routes.
 async fn secret(
     State(clerk): State<Arc<Clerk>>,
     headers: HeaderMap,
@@ -794,10 +877,9 @@ async fn secret(
 ) -> Reply {
     clerk.authenticate_instance(&headers)?;
     check_id(&id)?;
-    if clerk.keys().get(&id).is_none() {
-        return Err(unknown_key(&id));
-    }
-    Err(not_found("This emulator stores API key secrets hashed: a secret is shown only when the key is created"))
+    let keys = clerk.keys();
+    let key = keys.get(&id).ok_or_else(|| unknown_key(&id))?;
+    Ok(respond(StatusCode::OK, json!({ "secret": key.secret })))
 }
 
 async fn verify(State(clerk): State<Arc<Clerk>>, headers: HeaderMap, body: Bytes) -> Reply {

@@ -1,4 +1,5 @@
-//! Clerk (CONTRACTS.md §3.9).
+//! Clerk: the emulator against the real Backend and Frontend API, as docs/backends/clerk.md
+//! describes them (each behaviour with its clerk/javascript or clerk/openapi-specs file).
 
 use std::time::Duration;
 
@@ -491,9 +492,6 @@ async fn delete_update_and_secret_routes() {
         .await;
     assert_eq!(clerk_error(&rename, 400)["meta"]["param_name"], "name");
 
-    let secret = c.get(&format!("{path}/secret")).await;
-    clerk_error(&secret, 404);
-
     let deleted = c.call(reqwest::Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, 200);
     assert_eq!(
@@ -501,6 +499,115 @@ async fn delete_update_and_secret_routes() {
         json!({ "id": id, "object": "api_key", "deleted": true })
     );
     clerk_error(&c.get(&path).await, 404);
+}
+
+/// The Backend API reads a secret again (clerk/openapi-specs `bapi/2026-05-12.yml`
+/// `getApiKeySecret`; `@clerk/backend` `APIKeysApi.getSecret`): `{secret}`, also after a revoke.
+#[tokio::test]
+async fn the_backend_api_reads_a_secret_again() {
+    let c = Clerk::start().await;
+    let key = c.create("readable").await;
+    let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    for prefix in ["", "/v1"] {
+        let reply = c.get(&format!("{prefix}/api_keys/{id}/secret")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.json(), json!({ "secret": secret }));
+    }
+    c.post(
+        &format!("/api_keys/{id}/revoke"),
+        json!({ "revocation_reason": null }),
+    )
+    .await;
+    assert_eq!(
+        c.get(&format!("/api_keys/{id}/secret")).await.json()["secret"],
+        secret
+    );
+
+    let seeded = c.h.emulator.seed(1, SeedOwner::User);
+    let reply = c.get(&format!("/api_keys/{}/secret", seeded[0])).await;
+    assert!(reply.json()["secret"].as_str().unwrap().starts_with("ak_"));
+
+    clerk_error(
+        &c.get(&format!("/api_keys/ak_{}/secret", "0".repeat(32)))
+            .await,
+        404,
+    );
+    clerk_error(&c.get("/api_keys/not-an-id/secret").await, 400);
+    // Only the Frontend API keeps secrets once: a session token may not call this route.
+    let by_session = send(
+        c.h.http
+            .get(c.h.url(&format!("/api_keys/{id}/secret")))
+            .bearer_auth(&c.creds.session_token),
+    )
+    .await;
+    clerk_error(&by_session, 401);
+}
+
+/// `type` defaults to `api_key` on the list (bapi/2026-05-12.yml): keys of another type show only
+/// when asked for.
+#[tokio::test]
+async fn the_list_shows_api_key_type_unless_asked() {
+    let c = Clerk::start().await;
+    c.create("plain").await;
+    let other = c
+        .post(
+            "/api_keys",
+            json!({ "name": "machine kind", "subject": c.creds.user_id, "type": "machine_key" }),
+        )
+        .await;
+    assert_eq!(other.status, 200, "{}", other.text);
+    assert_eq!(c.list("").await.json()["total_count"], 1);
+    let typed = c.list("&type=machine_key").await.json();
+    assert_eq!(typed["data"][0]["name"], "machine kind");
+}
+
+/// The emulator-only switches (`PUT /__emulator/clerk`): a smaller page maximum, refused with the
+/// usual `limit` error, and damaged create answers that still made a key.
+#[tokio::test]
+async fn quirks_shrink_the_page_and_damage_create_answers() {
+    let c = Clerk::start().await;
+    let put = |body: Value| send(c.h.http.put(c.h.url("/__emulator/clerk")).json(&body));
+    assert_eq!(put(json!({ "max_list_limit": 20 })).await.status, 200);
+    let refused = c.list("&limit=21").await;
+    assert_eq!(clerk_error(&refused, 400)["meta"]["param_name"], "limit");
+    assert_eq!(c.list("&limit=20").await.status, 200);
+    assert_eq!(put(json!({ "max_list_limti": 20 })).await.status, 400);
+
+    assert_eq!(
+        put(json!({ "create_answer": "bad_fields" })).await.status,
+        200
+    );
+    let bad = c.create("bad fields").await;
+    assert!(bad["secret"].as_str().unwrap().starts_with("ak_"));
+    assert_eq!(bad["created_at"], "yesterday");
+
+    assert_eq!(
+        put(json!({ "create_answer": "no_secret" })).await.status,
+        200
+    );
+    let no_secret = c.create("no secret").await;
+    assert!(no_secret.get("secret").is_none() && no_secret["id"].is_string());
+
+    assert_eq!(
+        put(json!({ "create_answer": "not_json" })).await.status,
+        200
+    );
+    let not_json = c
+        .post(
+            "/api_keys",
+            json!({ "name": "not json", "subject": c.creds.user_id }),
+        )
+        .await;
+    assert_eq!(not_json.status, 200);
+    assert!(serde_json::from_str::<Value>(&not_json.text).is_err());
+
+    // Every one of those answers came after the key was made.
+    assert_eq!(
+        put(json!({})).await.json(),
+        json!({ "max_list_limit": null, "create_answer": "normal" })
+    );
+    assert_eq!(c.list("").await.json()["total_count"], 3);
+    assert_eq!(c.list("&limit=100").await.status, 200);
 }
 
 #[tokio::test]
