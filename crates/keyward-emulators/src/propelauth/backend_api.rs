@@ -190,7 +190,7 @@ fn list(
     authenticate(&headers)?;
     let query = query_pairs(raw.as_deref());
     let mut errors = BTreeMap::new();
-    let paging = Paging::parse(&query, &mut errors);
+    let paging = Paging::parse(&query, pa.behaviour().max_page_size, &mut errors);
     let of_type = type_filter(query.get("api_key_type"));
     if of_type.is_err() {
         errors.insert(
@@ -324,6 +324,12 @@ async fn validate(State(pa): State<Arc<PropelAuth>>, headers: HeaderMap, body: B
     let mut keys = pa.keys();
     match keys.by_secret_mut(token.trim()) {
         Some(key) if !key.archived(now) => Ok(respond(StatusCode::OK, pa.validation_json(key))),
-        _ => Err(field_error("api_key_token", "Invalid API key")),
+        // Both answers are ones the SDKs handle for an unknown token (see `Behaviour`).
+        _ => match pa.behaviour().validate_unknown {
+            super::ValidateUnknown::FieldError => {
+                Err(field_error("api_key_token", "Invalid API key"))
+            }
+            super::ValidateUnknown::NotFound => Err(empty(StatusCode::NOT_FOUND)),
+        },
     }
 }

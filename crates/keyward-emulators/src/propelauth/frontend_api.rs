@@ -146,10 +146,8 @@ async fn create(State(pa): State<Arc<PropelAuth>>, headers: HeaderMap, body: Byt
             ))
         }
     };
-    let display_name = object
-        .get("display_name")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    // The released client sends only `expiration_option` (and `org_id`); a `display_name` is not
+    // kept (createPersonalApiKey.ts / createOrgApiKey.ts in PropelAuth/frontend-apis, main).
     Ok(pa.create_key(ApiKey {
         id: new_id(),
         created_at: now.timestamp(),
@@ -157,7 +155,7 @@ async fn create(State(pa): State<Arc<PropelAuth>>, headers: HeaderMap, body: Byt
         metadata: Value::Null,
         user_id: Some(USER.id.to_owned()),
         org_id,
-        display_name,
+        display_name: None,
         deleted: false,
     }))
 }
@@ -192,7 +190,7 @@ async fn list_personal(
     pa.authenticate(&headers)?;
     let query = query_pairs(raw.as_deref());
     let mut errors = BTreeMap::new();
-    let paging = Paging::parse(&query, &mut errors);
+    let paging = Paging::parse(&query, pa.behaviour().max_page_size, &mut errors);
     if !errors.is_empty() {
         return Err(invalid_fields(errors));
     }
@@ -209,7 +207,7 @@ async fn list_org(
     pa.authenticate(&headers)?;
     let query = query_pairs(raw.as_deref());
     let mut errors = BTreeMap::new();
-    let paging = Paging::parse(&query, &mut errors);
+    let paging = Paging::parse(&query, pa.behaviour().max_page_size, &mut errors);
     let org_id = query.get("org_id").filter(|id| !id.is_empty());
     if org_id.is_none() {
         errors.insert("org_id".to_owned(), "is required".to_owned());

@@ -1,7 +1,11 @@
-//! PropelAuth end-user API keys (CONTRACTS.md §1): the backend API under
-//! `/api/backend/v1/end_user_api_keys` (integration key), the frontend API under `/api/fe/v3`
-//! (session cookie + CSRF header) and a minimal login page that hands out the session cookie.
-//! Times are Unix seconds.
+//! PropelAuth end-user API keys: the backend API under `/api/backend/v1/end_user_api_keys`
+//! (integration key), the frontend API under `/api/fe/v3` (session cookie + CSRF header) and a
+//! minimal login page that hands out the session cookie. Times are Unix seconds.
+//!
+//! Modelled on the released service as PropelAuth's own clients show it, warts included; each
+//! behaviour and the vendor file it comes from is listed in `docs/backends/propelauth.md`.
+//! `/__emulator/propelauth` switches between the answers the SDKs show the real service can give
+//! ([`Behaviour`]).
 
 mod backend_api;
 mod frontend_api;
@@ -130,6 +134,39 @@ pub(crate) struct PropelAuth {
     keys: Mutex<KeyStore<ApiKey>>,
     /// Session cookie values of signed-in browsers; all belong to the seeded user.
     sessions: Mutex<HashSet<String>>,
+    behaviour: Mutex<Behaviour>,
+}
+
+/// Answers the SDKs show the real service can give, switched by `PUT /__emulator/propelauth`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Behaviour {
+    /// How validate answers a token no active key has: `field_error` (400 `{"api_key_token":
+    /// "Invalid API key"}`, the answer node-apis `src/api/endUserApiKeys.ts` handles as
+    /// `ApiKeyValidateException`, the default) or `not_found` (404, which propelauth-py
+    /// `propelauth_py/api/end_user_api_keys.py` `_validate_api_key` raises as
+    /// `EndUserApiKeyNotFoundException`).
+    validate_unknown: ValidateUnknown,
+    /// The largest `page_size` the lists accept; bigger is refused with the `page_size` field
+    /// error of each API. No PropelAuth client shows the real maximum (node-apis, propelauth-py and
+    /// frontend-apis pass any number through); 100 is this emulator's assumption.
+    max_page_size: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ValidateUnknown {
+    FieldError,
+    NotFound,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            validate_unknown: ValidateUnknown::FieldError,
+            max_page_size: DEFAULT_MAX_PAGE_SIZE,
+        }
+    }
 }
 
 struct ApiKey {
@@ -168,28 +205,24 @@ impl ApiKey {
         })
     }
 
-    /// The frontend API's list item: no owner ids.
+    /// The released frontend API's list item: `{api_key_id, created_at, expires_at_seconds,
+    /// metadata}`, no owner ids and no display name (`PersonalApiKey` in PropelAuth/frontend-apis
+    /// `packages/frontend-apis/src/apis/apiKeys/fetchPersonalApiKeys.ts`, main; display names
+    /// exist only on the unmerged `Display-names-for-API-keys` branch).
     fn frontend_json(&self) -> Value {
         json!({
             "api_key_id": self.id,
             "created_at": self.created_at,
             "expires_at_seconds": self.expires_at,
             "metadata": self.metadata,
-            "display_name": self.display_name,
         })
     }
 
-    /// `api_key_search`: a case-insensitive substring of the id, display name or metadata JSON.
+    /// `api_key_search` filters by key id ("Filter by Key ID" in PropelAuth's docs), never by
+    /// name or metadata. Whether the real filter is exact or a fragment is not shown; this one
+    /// takes a case-insensitive fragment, which a whole id also matches.
     fn matches_search(&self, needle: &str) -> bool {
-        let haystacks = [
-            Some(self.id.clone()),
-            self.display_name.clone(),
-            (!self.metadata.is_null()).then(|| self.metadata.to_string()),
-        ];
-        haystacks
-            .into_iter()
-            .flatten()
-            .any(|text| text.to_lowercase().contains(needle))
+        self.id.to_lowercase().contains(needle)
     }
 }
 
@@ -210,6 +243,7 @@ impl PropelAuth {
             clock,
             keys: Mutex::new(KeyStore::default()),
             sessions: Mutex::new(HashSet::new()),
+            behaviour: Mutex::new(Behaviour::default()),
         }
     }
 
@@ -218,6 +252,10 @@ impl PropelAuth {
             .merge(backend_api::routes())
             .merge(frontend_api::routes())
             .merge(login::routes())
+            .route(
+                "/__emulator/propelauth",
+                axum::routing::get(get_behaviour).put(put_behaviour),
+            )
             .fallback(|| async { StatusCode::NOT_FOUND })
             .with_state(self)
     }
@@ -269,6 +307,13 @@ impl PropelAuth {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn behaviour(&self) -> Behaviour {
+        self.behaviour
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }
@@ -282,7 +327,7 @@ impl PropelAuth {
         respond(StatusCode::OK, body)
     }
 
-    /// The `validate` response, filled according to the key's type (CONTRACTS.md §1.5).
+    /// The `validate` response, filled according to the key's type (docs/backends/propelauth.md).
     fn validation_json(&self, key: &ApiKey) -> Value {
         let user = key.user_id.as_deref().and_then(find_user);
         let org = key.org_id.as_deref().and_then(find_org);
@@ -359,8 +404,37 @@ fn new_token() -> String {
     random_hex(32)
 }
 
-/// Largest `page_size` accepted (the real maximum was not observed).
-const MAX_PAGE_SIZE: usize = 100;
+/// Largest `page_size` accepted by default (the real maximum is not shown by any client).
+const DEFAULT_MAX_PAGE_SIZE: usize = 100;
+
+async fn get_behaviour(
+    axum::extract::State(pa): axum::extract::State<Arc<PropelAuth>>,
+) -> Response {
+    respond(StatusCode::OK, json!(pa.behaviour()))
+}
+
+/// Replaces the switches with the body's (fields left out take their defaults).
+async fn put_behaviour(
+    axum::extract::State(pa): axum::extract::State<Arc<PropelAuth>>,
+    body: axum::body::Bytes,
+) -> Response {
+    match serde_json::from_slice::<Behaviour>(&body) {
+        Ok(behaviour) if behaviour.max_page_size >= 1 => {
+            *pa.behaviour
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = behaviour.clone();
+            respond(StatusCode::OK, json!(behaviour))
+        }
+        Ok(_) => respond(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "max_page_size must be at least 1" }),
+        ),
+        Err(e) => respond(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": format!("expected {{validate_unknown: field_error|not_found, max_page_size: n}}: {e}") }),
+        ),
+    }
+}
 
 /// 0-based paging, shared by the backend and frontend lists.
 struct Paging {
@@ -369,8 +443,13 @@ struct Paging {
 }
 
 impl Paging {
-    /// Reads `page_number` (default 0) and `page_size` (default 10); problems go into `errors`.
-    fn parse(query: &HashMap<String, String>, errors: &mut BTreeMap<String, String>) -> Self {
+    /// Reads `page_number` (default 0) and `page_size` (default 10, at most `max_page_size`);
+    /// problems go into `errors`.
+    fn parse(
+        query: &HashMap<String, String>,
+        max_page_size: usize,
+        errors: &mut BTreeMap<String, String>,
+    ) -> Self {
         let mut read =
             |name: &str, default: usize, range: RangeInclusive<usize>, message: &str| match query
                 .get(name)
@@ -389,8 +468,8 @@ impl Paging {
             0..=usize::MAX,
             "must be a non-negative integer",
         );
-        let size_message = format!("must be an integer from 1 to {MAX_PAGE_SIZE}");
-        let page_size = read("page_size", 10, 1..=MAX_PAGE_SIZE, &size_message);
+        let size_message = format!("must be an integer from 1 to {max_page_size}");
+        let page_size = read("page_size", 10, 1..=max_page_size, &size_message);
         Self {
             page_number,
             page_size,

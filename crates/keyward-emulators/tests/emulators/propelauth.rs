@@ -1,4 +1,4 @@
-//! PropelAuth (CONTRACTS.md §1.9): the backend API, the frontend API and the login page.
+//! PropelAuth (docs/backends/propelauth.md): the backend API, the frontend API and the login page.
 
 use std::time::Duration;
 
@@ -539,7 +539,8 @@ async fn frontend_org_keys_need_membership() {
 async fn frontend_personal_list_pages_and_searches() {
     let p = PropelAuth::start().await;
     p.h.emulator.seed(12, SeedOwner::User);
-    p.create(json!({ "user_id": p.creds.user_id, "display_name": "CI runner" }))
+    let (named, _) = p
+        .create(json!({ "user_id": p.creds.user_id, "display_name": "CI runner" }))
         .await;
     // Org keys are not personal keys.
     p.create(json!({ "org_id": p.creds.org_id, "user_id": p.creds.user_id }))
@@ -552,7 +553,16 @@ async fn frontend_personal_list_pages_and_searches() {
     assert_eq!(first["total_api_keys"], 13);
     assert_eq!(first["api_keys"].as_array().unwrap().len(), 5);
     assert_eq!(first["has_more_results"], true);
-    assert_eq!(first["api_keys"][0]["display_name"], "CI runner");
+    // Released list items: id, times and metadata; no owner ids and no display name
+    // (frontend-apis `fetchPersonalApiKeys.ts`, `PersonalApiKey`).
+    let newest = first["api_keys"][0].as_object().unwrap();
+    let mut fields: Vec<&str> = newest.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["api_key_id", "created_at", "expires_at_seconds", "metadata"]
+    );
+    assert_eq!(newest["api_key_id"], named.as_str());
     let last = p
         .frontend(
             Method::GET,
@@ -568,7 +578,8 @@ async fn frontend_personal_list_pages_and_searches() {
         ),
         (3, &json!(false))
     );
-    let found = p
+    // `api_key_search` filters by key id ("Filter by Key ID"): a name finds nothing.
+    let by_name = p
         .frontend(
             Method::GET,
             "/personal_api_keys?api_key_search=ci%20RUN",
@@ -576,7 +587,17 @@ async fn frontend_personal_list_pages_and_searches() {
         )
         .await
         .json();
-    assert_eq!(found["total_api_keys"], 1);
+    assert_eq!(by_name["total_api_keys"], 0);
+    let by_id = p
+        .frontend(
+            Method::GET,
+            &format!("/personal_api_keys?api_key_search={named}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(by_id["total_api_keys"], 1);
+    assert_eq!(by_id["api_keys"][0]["api_key_id"], named.as_str());
 
     for query in ["page_size=0", "page_size=1000", "page_number=x"] {
         let reply = p
@@ -695,4 +716,102 @@ async fn the_login_page_sets_a_session_cookie_for_the_frontend_api() {
     )
     .await;
     fe_error(&after, 401, "not_logged_in");
+}
+
+#[tokio::test]
+async fn frontend_create_answers_as_released_and_keeps_no_name() {
+    let p = PropelAuth::start().await;
+    let reply = p
+        .frontend(
+            Method::POST,
+            "/api_keys",
+            Some(json!({ "expiration_option": "OneMonth", "display_name": "laptop" })),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let created = reply.json();
+    let mut fields: Vec<&str> = created
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["api_key_id", "api_key_token"]);
+    let id = created["api_key_id"].as_str().unwrap();
+    // The released server ignores the name: the backend API reads none back either.
+    let read = p.backend(Method::GET, &format!("/{id}"), None).await.json();
+    assert_eq!(read["display_name"], Value::Null);
+}
+
+#[tokio::test]
+async fn validate_answers_an_unknown_token_as_switched() {
+    let p = PropelAuth::start().await;
+    // Default: the 400 keyed by field, which node-apis handles.
+    let unknown = p.validate("00ff00ff").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+    assert!(unknown.json()["api_key_token"].is_string());
+
+    let switched =
+        p.h.http
+            .put(p.h.url("/__emulator/propelauth"))
+            .json(&json!({ "validate_unknown": "not_found" }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(switched.status(), 200);
+    let unknown = p.validate("00ff00ff").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.text.is_empty(), "{}", unknown.text);
+    // A live token still validates.
+    let (_, token) = p.create(json!({ "user_id": p.creds.user_id })).await;
+    assert_eq!(p.validate(&token).await.status, 200);
+
+    let state: Value =
+        p.h.http
+            .get(p.h.url("/__emulator/propelauth"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(state["validate_unknown"], "not_found");
+    let bad =
+        p.h.http
+            .put(p.h.url("/__emulator/propelauth"))
+            .json(&json!({ "validate_unknown": "maybe" }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn a_lower_page_size_limit_is_refused_with_each_apis_field_error() {
+    let p = PropelAuth::start().await;
+    let set =
+        p.h.http
+            .put(p.h.url("/__emulator/propelauth"))
+            .json(&json!({ "max_page_size": 25 }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(set.status(), 200);
+    let backend = p.backend(Method::GET, "?page_size=50", None).await;
+    assert_eq!(backend.status, 400, "{}", backend.text);
+    assert!(backend.json()["page_size"].is_string(), "{}", backend.text);
+    assert_eq!(
+        p.backend(Method::GET, "?page_size=25", None).await.status,
+        200
+    );
+    let frontend = p
+        .frontend(Method::GET, "/personal_api_keys?page_size=50", None)
+        .await;
+    let body = fe_error(&frontend, 400, "invalid_request_fields");
+    assert!(body["field_errors"]["page_size"].is_string(), "{body}");
+    let fine = p
+        .frontend(Method::GET, "/personal_api_keys?page_size=25", None)
+        .await;
+    assert_eq!(fine.status, 200);
 }
