@@ -197,7 +197,7 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    // Create: each key is its own committed transaction (with its audit row).
+    // Create: each key is its own committed transaction (with its trail row).
     let (news, expiring): (Vec<NewKey>, Vec<bool>) = (0..total).map(|_| new_key(&mut rng)).unzip();
     let mut secrets: Vec<SecretString> = Vec::with_capacity(total);
     let mut ids: Vec<String> = Vec::with_capacity(total);
@@ -228,7 +228,7 @@ fn main() {
         revoked.len() as f64 / elapsed.as_secs_f64()
     );
 
-    // Verify, one thread, on active keys only (a failed verify is an audited write).
+    // Verify, one thread, on active keys only (a failed verify writes a trail row).
     let mut pool: Vec<usize> = (0..total).collect();
     for &i in &revoked {
         pool[i] = usize::MAX;

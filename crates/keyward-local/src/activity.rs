@@ -3,12 +3,14 @@
 //!
 //! Its own SQLite file (`activity.db` in the data dir), apart from the local store's `keyward.db`,
 //! because it records remote backends too and must open even where no local store is used. WAL,
-//! `synchronous=NORMAL`, a schema versioned with `PRAGMA user_version`.
+//! `synchronous=NORMAL`, a schema versioned with `PRAGMA user_version`: opened as the store is
+//! (`sqlite::open`), and its search escapes `LIKE` the same way (`sqlite::like_pattern`).
 //!
 //! Never a secret: entries hold ids, names, reasons and error texts, and any Keyward secret
 //! (`kw_…` with a valid checksum) pasted into one of them is replaced before it is written.
 
 use crate::errors::InFile;
+use crate::sqlite::{self, OwnFile};
 use chrono::{DateTime, NaiveDate, Utc};
 use keyward_core::{key_format, Error, ErrorBody, Result};
 use rusqlite::{params_from_iter, Connection, ToSql, TransactionBehavior};
@@ -16,9 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
-
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration N takes the file from version N-1 to N. Released ones are never edited.
 const MIGRATIONS: [&str; 1] = [r"
@@ -45,7 +44,12 @@ CREATE TABLE expiry_notifications (
 );
 "];
 
-const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+/// `activity.db`.
+const ACTIVITY_FILE: OwnFile = OwnFile {
+    what: "a Keyward activity log",
+    migrations: &MIGRATIONS,
+    wal_advice: "",
+};
 
 /// What happened to a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -198,7 +202,7 @@ impl ActivityLog {
                 ))
             })?;
         }
-        let conn = open_connection(&path)?;
+        let conn = sqlite::open(&path, &ACTIVITY_FILE, |_| Ok(()))?;
         Ok(ActivityLog {
             path,
             conn: Mutex::new(conn),
@@ -210,7 +214,7 @@ impl ActivityLog {
     pub fn in_memory() -> Result<Self> {
         let path = PathBuf::from(":memory:");
         let mut conn = Connection::open_in_memory().in_file(&path)?;
-        migrate(&mut conn, 0).in_file(&path)?;
+        sqlite::migrate(&mut conn, &MIGRATIONS).in_file(&path)?;
         Ok(ActivityLog {
             path,
             conn: Mutex::new(conn),
@@ -352,66 +356,6 @@ impl ActivityLog {
     }
 }
 
-fn open_connection(path: &Path) -> Result<Connection> {
-    let mut conn = Connection::open(path).in_file(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT).in_file(path)?;
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .in_file(path)?;
-    if version > LATEST_VERSION {
-        return Err(Error::Store(format!(
-            "{} was written by a newer Keyward (schema version {version}; this one knows up to {LATEST_VERSION}); nothing was changed: update Keyward to open it",
-            path.display()
-        )));
-    }
-    let foreign = version == 0
-        && conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
-                [],
-                |row| row.get::<_, bool>(0),
-            )
-            .in_file(path)?;
-    if version < 0 || foreign {
-        return Err(Error::Store(format!(
-            "{} is not a Keyward activity log (it holds tables of another program); nothing was changed",
-            path.display()
-        )));
-    }
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
-        .in_file(path)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::Store(format!(
-            "{} cannot use write-ahead logging (journal mode stays {mode})",
-            path.display()
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .in_file(path)?;
-    migrate(&mut conn, version).in_file(path)?;
-    Ok(conn)
-}
-
-/// Runs the migrations past `version`, each in its own transaction.
-fn migrate(conn: &mut Connection, version: i64) -> rusqlite::Result<()> {
-    for (index, sql) in MIGRATIONS.iter().enumerate() {
-        let target = index as i64 + 1;
-        if target <= version {
-            continue;
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another process may have migrated while we waited for the lock.
-        let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if current < target {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", target)?;
-        }
-        tx.commit()?;
-    }
-    Ok(())
-}
-
 /// The WHERE clause of a search, with its parameter.
 struct Filter {
     clause: &'static str,
@@ -438,21 +382,12 @@ impl Filter {
         if search.chars().any(char::is_control) {
             return Err(Error::invalid("search", "contains control characters"));
         }
-        let mut pattern = String::with_capacity(search.len() + 2);
-        pattern.push('%');
-        for c in search.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
         Ok(Filter {
             // LIKE is case-insensitive for ASCII; the pattern's wildcards are escaped.
             clause: "WHERE profile LIKE ?1 ESCAPE '\\' OR key_id LIKE ?1 ESCAPE '\\'
                         OR key_name LIKE ?1 ESCAPE '\\' OR reason LIKE ?1 ESCAPE '\\'
                         OR action LIKE ?1 ESCAPE '\\'",
-            pattern: Some(pattern),
+            pattern: Some(sqlite::like_pattern(search)),
         })
     }
 

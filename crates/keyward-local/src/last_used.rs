@@ -3,7 +3,7 @@
 //! A valid verify must not pay for a write transaction, so its timestamp is buffered here and
 //! written in one transaction with others: when 512 keys are pending, when a second has passed
 //! since the last write, before any read that shows keys (list, get, revoke), and when the store
-//! is dropped. A process crash can lose the buffered timestamps (never a key or an audit row).
+//! is dropped. A process crash can lose the buffered timestamps (never a key or a trail row).
 //!
 //! Times are kept to the minute: a use within a minute of the recorded one is not recorded again,
 //! so a key in constant use costs one row update a minute instead of one per verify.

@@ -5,6 +5,7 @@
 //! fragments steer it: see [`build`]'s search and status filters.
 
 use crate::row::key_columns;
+use crate::sqlite::like_pattern;
 use keyward_core::{ListQuery, SortField, StatusFilter};
 use rusqlite::types::{ToSql, Value};
 use rusqlite::vtab::array::Array;
@@ -343,18 +344,4 @@ fn where_clause(conditions: &[&str]) -> String {
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     }
-}
-
-/// `%search%` with `LIKE`'s own wildcards escaped.
-fn like_pattern(search: &str) -> String {
-    let mut pattern = String::with_capacity(search.len() + 2);
-    pattern.push('%');
-    for c in search.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }

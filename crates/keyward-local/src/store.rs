@@ -1,10 +1,10 @@
 //! [`LocalStore`]: one SQLite connection behind a mutex, shared by every clone.
 
-use crate::audit::{self, AuditAction, AuditEntry};
 use crate::errors::InFile;
 use crate::last_used::LastUsedBuffer;
 use crate::row::{self, key_columns, KeyRow, KEY_COLUMN_COUNT};
-use crate::{list, schema, time};
+use crate::trail::{self, TrailAction, TrailEntry};
+use crate::{list, schema, sqlite, time};
 use chrono::{DateTime, Utc};
 use keyward_core::key_format::{self, SecretHash};
 use keyward_core::{
@@ -14,15 +14,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const KEY_ID_PREFIX: &str = "key_";
 const KEY_ID_HEX_LEN: usize = 16;
 const REASON_MAX_CHARS: usize = 500;
 
 /// The local offline key store: a SQLite file holding SHA-256 hashes of secrets (never the
-/// secrets), display stubs and an audit trail.
+/// secrets), display stubs and a trail of every change (see [`LocalStore::trail_sync`]).
 ///
 /// Cloning is cheap and every clone shares one connection. The `*_sync` methods block; the
 /// [`KeyBackend`](keyward_core::KeyBackend) methods run them on Tokio's blocking pool.
@@ -155,7 +153,7 @@ impl LocalStore {
     }
 
     /// Revokes a key, keeping its row. Revoking a revoked key changes nothing (neither the first
-    /// revocation's time and reason nor the audit trail) and returns it as it is.
+    /// revocation's time and reason nor the trail) and returns it as it is.
     pub fn revoke_sync(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
         let id = checked_key_id(id)?;
         let reason = checked_reason(reason)?;
@@ -164,17 +162,18 @@ impl LocalStore {
 
     /// Checks a secret. A valid use is recorded to the minute, buffered and written behind (at 512
     /// pending keys, after a second, before any read, on drop); every unknown, revoked or expired
-    /// secret is audited.
+    /// secret is recorded in the trail.
     pub fn verify_sync(&self, secret: &SecretString) -> Result<Verification> {
         key_format::check(secret.expose_secret())?;
         let hash = key_format::hash(secret);
         self.lock().verify(&hash)
     }
 
-    /// The newest `limit` audit entries, newest first.
-    pub fn audit_sync(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+    /// The newest `limit` entries of the store's own trail (creates, revokes, failed
+    /// verifications), newest first. Not the [`ActivityLog`](crate::ActivityLog).
+    pub fn trail_sync(&self, limit: u32) -> Result<Vec<TrailEntry>> {
         let state = self.lock();
-        audit::latest(&state.conn, limit).in_file(&state.path)
+        trail::latest(&state.conn, limit).in_file(&state.path)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -224,10 +223,10 @@ impl State {
                 created_ms,
                 key.expires_at.map(|at| at.timestamp_millis()),
             ))?;
-            audit::record(
+            trail::record(
                 &tx,
                 created_ms,
-                AuditAction::Create,
+                TrailAction::Create,
                 Some(&key.id),
                 Some(&key.name),
             )?;
@@ -309,10 +308,10 @@ impl State {
                 "UPDATE keys SET revoked_at = ?2, revocation_reason = ?3 WHERE seq = ?1",
             )?
             .execute((seq, now_ms, &reason))?;
-            audit::record(
+            trail::record(
                 &tx,
                 now_ms,
-                AuditAction::Revoke,
+                TrailAction::Revoke,
                 Some(id),
                 reason.as_deref(),
             )?;
@@ -381,10 +380,10 @@ impl State {
         key_id: Option<&str>,
         outcome: &str,
     ) -> Result<()> {
-        audit::record(
+        trail::record(
             &self.conn,
             now.timestamp_millis(),
-            AuditAction::VerifyFailed,
+            TrailAction::VerifyFailed,
             key_id,
             Some(outcome),
         )
@@ -408,50 +407,18 @@ fn find_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<KeyRow>> {
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
-    let mut conn = Connection::open(path).in_file(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT).in_file(path)?;
-    // Look at what the file is before anything writes to it (even switching to WAL does).
-    let version = schema::user_version(&conn).in_file(path)?;
-    if version > schema::LATEST_VERSION {
-        return Err(Error::Store(format!(
-            "{} was written by a newer Keyward (schema version {version}; this one knows up to {}); nothing was changed: update Keyward to open it",
-            path.display(),
-            schema::LATEST_VERSION
-        )));
-    }
-    if version < 0 || (version == 0 && schema::has_foreign_tables(&conn).in_file(path)?) {
-        return Err(Error::Store(format!(
-            "{} is not a Keyward database (it holds tables of another program); nothing was changed",
-            path.display()
-        )));
-    }
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
-        .in_file(path)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::Store(format!(
-            "{} cannot use write-ahead logging (journal mode stays {mode}); is it on a network drive?",
-            path.display()
-        )));
-    }
-    // In WAL mode NORMAL syncs at checkpoints, not at every commit: commits survive a process
-    // crash (the OS holds the write) and the file survives a power cut consistent.
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .in_file(path)?;
-    conn.pragma_update(None, "foreign_keys", true)
-        .in_file(path)?;
-    // `rarray(?)` binds a list of row numbers: the matches of a search.
-    rusqlite::vtab::array::load_module(&conn).in_file(path)?;
-    // Keep a 100k-key store's pages in memory: 32 MiB of page cache, and reads through mmap
-    // rather than a system call per page.
-    conn.pragma_update(None, "cache_size", -32_768)
-        .in_file(path)?;
-    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
-        .in_file(path)?;
-    // Listings combine search, status, owner and sort into a few hundred statement shapes.
-    conn.set_prepared_statement_cache_capacity(128);
-    schema::migrate(&mut conn).in_file(path)?;
-    Ok(conn)
+    sqlite::open(path, &schema::STORE_FILE, |conn| {
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // `rarray(?)` binds a list of row numbers: the matches of a search.
+        rusqlite::vtab::array::load_module(conn)?;
+        // Keep a 100k-key store's pages in memory: 32 MiB of page cache, and reads through mmap
+        // rather than a system call per page.
+        conn.pragma_update(None, "cache_size", -32_768)?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+        // Listings combine search, status, owner and sort into a few hundred statement shapes.
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(())
+    })
 }
 
 /// Whether `text` is shaped like a local key id: `key_` + 16 lowercase hex digits.

@@ -99,9 +99,9 @@ fn sigkill_mid_batch_loses_no_committed_key() {
             .unwrap_or_else(|e| panic!("{id} lost: {e}"));
         assert!(key.name.starts_with("crash "));
     }
-    let audit = store.audit_sync(u32::MAX).unwrap();
+    let trail = store.trail_sync(u32::MAX).unwrap();
     assert!(
-        audit.len() >= committed.len(),
-        "every create has its audit row"
+        trail.len() >= committed.len(),
+        "every create has its trail row"
     );
 }

@@ -85,7 +85,7 @@ fn a_version_1_database_is_migrated_with_its_data() {
         store.verify_sync(&secret).unwrap(),
         Verification::Valid(key) if key.id == "key_0000000000000000"
     ));
-    assert_eq!(store.audit_sync(10).unwrap().len(), 1);
+    assert_eq!(store.trail_sync(10).unwrap().len(), 1);
     // New keys are indexed by the migrated triggers.
     store.create_sync(common::named("legacy laptop")).unwrap();
     let page = store

@@ -1,5 +1,5 @@
 //! The local store's behaviour on real SQLite files: create, list, search, sort, page, filter,
-//! revoke, verify, audit, and that bad input writes nothing.
+//! revoke, verify, the trail, and that bad input writes nothing.
 
 mod common;
 
@@ -10,7 +10,7 @@ use keyward_core::{
     ApiKey, Error, ErrorCode, Expiration, ExpiryPreset, KeyStatus, ListQuery, NewKey, SortField,
     StatusFilter, Subject, Verification,
 };
-use keyward_local::{AuditAction, LocalStore};
+use keyward_local::{LocalStore, TrailAction};
 use secrecy::{ExposeSecret, SecretString};
 
 fn list(store: &LocalStore, query: ListQuery) -> Vec<ApiKey> {
@@ -61,11 +61,11 @@ fn create_returns_the_secret_once_and_reads_back_the_same_key() {
     assert!(key.expires_at.unwrap() > key.created_at);
     assert_eq!(store.get_sync(&key.id).unwrap(), *key);
 
-    let audit = store.audit_sync(10).unwrap();
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].action, AuditAction::Create);
-    assert_eq!(audit[0].key_id.as_deref(), Some(key.id.as_str()));
-    assert_eq!(audit[0].detail.as_deref(), Some("laptop"));
+    let trail = store.trail_sync(10).unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, TrailAction::Create);
+    assert_eq!(trail[0].key_id.as_deref(), Some(key.id.as_str()));
+    assert_eq!(trail[0].detail.as_deref(), Some("laptop"));
 }
 
 #[test]
@@ -376,7 +376,7 @@ fn revoke_keeps_the_row_and_is_idempotent() {
     assert_eq!(revoked.revocation_reason.as_deref(), Some("laptop stolen"));
     let first_revoked_at = revoked.revoked_at.expect("revoked_at");
     assert_eq!(store.get_sync(&key.id).unwrap(), revoked);
-    let audit_after_first = row_counts(&store).1;
+    let trail_after_first = row_counts(&store).1;
 
     std::thread::sleep(std::time::Duration::from_millis(5));
     let again = store.revoke_sync(&key.id, Some("another reason")).unwrap();
@@ -384,14 +384,14 @@ fn revoke_keeps_the_row_and_is_idempotent() {
     assert_eq!(again.revocation_reason.as_deref(), Some("laptop stolen"));
     assert_eq!(
         row_counts(&store),
-        (1, audit_after_first),
+        (1, trail_after_first),
         "a repeat changes nothing"
     );
 
-    let audit = store.audit_sync(1).unwrap();
-    assert_eq!(audit[0].action, AuditAction::Revoke);
-    assert_eq!(audit[0].key_id.as_deref(), Some(key.id.as_str()));
-    assert_eq!(audit[0].detail.as_deref(), Some("laptop stolen"));
+    let trail = store.trail_sync(1).unwrap();
+    assert_eq!(trail[0].action, TrailAction::Revoke);
+    assert_eq!(trail[0].key_id.as_deref(), Some(key.id.as_str()));
+    assert_eq!(trail[0].detail.as_deref(), Some("laptop stolen"));
 }
 
 #[test]
@@ -427,11 +427,11 @@ fn verify_answers_valid_revoked_expired_and_unknown() {
     assert_eq!(store.verify_sync(&stranger).unwrap(), Verification::Unknown);
 
     let failed: Vec<(Option<String>, Option<String>)> = store
-        .audit_sync(3)
+        .trail_sync(3)
         .unwrap()
         .into_iter()
         .map(|e| {
-            assert_eq!(e.action, AuditAction::VerifyFailed);
+            assert_eq!(e.action, TrailAction::VerifyFailed);
             (e.key_id, e.detail)
         })
         .collect();
@@ -516,7 +516,7 @@ fn pending_last_used_times_are_written_when_the_store_is_dropped() {
 }
 
 #[test]
-fn audit_never_holds_a_secret_or_its_hash() {
+fn the_trail_never_holds_a_secret_or_its_hash() {
     let (_dir, store) = temp_store();
     let created = store.create_sync(named("k")).unwrap();
     store.verify_sync(&created.secret).unwrap();
@@ -527,19 +527,19 @@ fn audit_never_holds_a_secret_or_its_hash() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let entries = store.audit_sync(100).unwrap();
+    let entries = store.trail_sync(100).unwrap();
     assert_eq!(
         entries.iter().map(|e| e.action).collect::<Vec<_>>(),
         [
-            AuditAction::VerifyFailed,
-            AuditAction::Revoke,
-            AuditAction::Create
+            TrailAction::VerifyFailed,
+            TrailAction::Revoke,
+            TrailAction::Create
         ]
     );
     let json = serde_json::to_string(&entries).unwrap();
     assert!(json.contains("\"verify_failed\""));
     for needle in [secret, &secret[3..], &hash_hex, &hash_hex.to_uppercase()] {
-        assert!(!json.contains(needle), "audit holds {needle}");
+        assert!(!json.contains(needle), "the trail holds {needle}");
     }
 }
 
@@ -567,7 +567,7 @@ fn unknown_and_misplaced_ids() {
     assert!(!err.to_string().contains("notours"), "{err}");
 }
 
-/// Every bad input is refused before anything is written: no key row, no audit row.
+/// Every bad input is refused before anything is written: no key row, no trail row.
 #[test]
 fn bad_input_writes_nothing() {
     let (_dir, store) = temp_store();

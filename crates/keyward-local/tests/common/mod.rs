@@ -21,7 +21,7 @@ pub fn peek(store: &LocalStore) -> Connection {
     Connection::open(store.db_path()).expect("open the file directly")
 }
 
-/// (rows in keys, rows in audit), read straight from the file.
+/// (rows in keys, rows in the trail, whose table is `audit`), read straight from the file.
 pub fn row_counts(store: &LocalStore) -> (i64, i64) {
     let conn = peek(store);
     let count = |table: &str| -> i64 {
