@@ -1,6 +1,8 @@
-//! The safe clipboard (DESIGN.md, "Secrets: the rules" 4): copy in Rust, tell clipboard managers
-//! not to keep it, clear it after a visible countdown, on demand and on quit, and only if the
-//! clipboard still holds our secret.
+//! The safe clipboard (docs/ARCHITECTURE.md, "Secrets": copying happens in Rust only, with a
+//! visible countdown, 20 s or `KEYWARD_CLEAR_AFTER`): copy in Rust, tell clipboard managers not to
+//! keep the secret in their history, clear it when the countdown ends, on demand and on quit, and
+//! clear it only while the clipboard still holds our secret, so whatever the user copied since is
+//! never wiped.
 //!
 //! Only a SHA-256 hash of the copied value is remembered, never the value. The countdown runs on
 //! one std thread per [`SafeClipboard`], so it works the same in the app (tokio) and in the CLI

@@ -1,12 +1,13 @@
 //! The OS keychain: Secret Service on Linux and the BSDs, Keychain on macOS, Credential Manager
 //! on Windows, through the keyring-core stores.
 //!
-//! Entries (the namespacing rule of DESIGN.md, "Secrets: the rules" 3):
+//! Entries (the names docs/ARCHITECTURE.md, "Secrets", gives them):
 //! - a key's secret: service `keyward`, account `<profile>/<key id>`;
 //! - a profile's backend credential: service `keyward-credential`, account `<profile>`.
 //!
 //! [`Keychain::with_service`] replaces `keyward` (tests use a unique name); the credential service
-//! is always `<service>-credential`. A profile name may not contain `/`, so accounts never collide.
+//! is always `<service>-credential`. Every entry is named by its profile, so two profiles never
+//! share or overwrite one; a profile name may not contain `/`, so accounts never collide.
 //!
 //! Each operation is an async method for the app and a `_blocking` twin for the CLI. Either way
 //! the call runs on its own short-lived thread and is abandoned after a time limit (5 s by
