@@ -8,11 +8,13 @@ use keyward_core::{
     ErrorCode, Expiration, ExpiryPreset, KeyBackend, KeyStatus, ListQuery, NewKey, StatusFilter,
     Subject, Verification,
 };
+use keyward_core::{KeyNames, MemoryKeyNames};
 use keyward_emulators::{
     Emulator, Faults, Flavor, PropelAuthCredentials, RateLimit, SeedOwner, SeedSpec,
 };
 use keyward_remote::{list_all, PropelAuthApi, PropelAuthBackend, PropelAuthConfig};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
 
 struct Fixture {
     emulator: Emulator,
@@ -77,6 +79,19 @@ async fn frontend_api(default_subject: Option<Subject>) -> Fixture {
         backend,
         credentials,
     }
+}
+
+/// Sets the emulator's PropelAuth switches (`validate_unknown`, `max_page_size`), then forgets
+/// the request in the stats.
+async fn switch(f: &Fixture, switches: serde_json::Value) {
+    let reply = reqwest::Client::new()
+        .put(format!("{}/__emulator/propelauth", f.emulator.base_url()))
+        .body(switches.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200, "{}", reply.text().await.unwrap());
+    f.emulator.reset_stats();
 }
 
 fn status(status: StatusFilter) -> ListQuery {
@@ -164,6 +179,10 @@ async fn backend_create_get_list_revoke_and_validate() {
     let capabilities = f.backend.capabilities();
     assert!(
         !capabilities.server_search && capabilities.custom_expiry && !capabilities.revoke_reason
+    );
+    assert!(
+        !capabilities.names_kept_locally,
+        "the backend API keeps names"
     );
 }
 
@@ -452,7 +471,11 @@ async fn frontend_create_list_search_get_and_revoke() {
         .unwrap();
     assert_eq!(found.items.len(), 1);
     assert_eq!(found.items[0].name, "browser key");
-    assert_eq!(f.requests(), 1, "the frontend API searches on the server");
+    assert_eq!(
+        f.requests(),
+        1,
+        "names are searched here, over one page of the whole listing"
+    );
 
     let read = f.backend.get(&key.id).await.unwrap();
     assert_eq!(read.id, key.id);
@@ -495,7 +518,8 @@ async fn frontend_takes_only_the_six_presets() {
     }
     assert_eq!(f.requests(), 0, "refused before any request");
     let capabilities = f.backend.capabilities();
-    assert!(capabilities.server_search && !capabilities.custom_expiry && !capabilities.verify);
+    assert!(!capabilities.server_search && !capabilities.custom_expiry && !capabilities.verify);
+    assert!(capabilities.names_kept_locally);
     for preset in ExpiryPreset::ALL {
         let key = f
             .backend
@@ -583,4 +607,140 @@ async fn frontend_without_a_session_must_sign_in_again() {
     assert_eq!(error.code(), ErrorCode::Unauthorized);
     assert!(error.to_string().contains("sign in again"), "{error}");
     assert!(!error.to_string().contains("expired0000"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faithful to the released service (docs/backends/propelauth.md)
+
+#[tokio::test]
+async fn frontend_names_are_kept_by_keyward_and_searched_here() {
+    let names: Arc<dyn KeyNames> = Arc::new(MemoryKeyNames::default());
+    let f = frontend_api(None).await;
+    let backend = f.backend.with_key_names(names.clone());
+    let laptop = backend
+        .create(NewKey::named("Laptop CLI", Expiration::default()))
+        .await
+        .unwrap()
+        .key;
+    assert_eq!(laptop.name, "Laptop CLI");
+    assert_eq!(names.name(&laptop.id).as_deref(), Some("Laptop CLI"));
+    // Keys made elsewhere (straight in the service), whose names PropelAuth does not show.
+    let elsewhere = f.emulator.seed(3, SeedOwner::User);
+
+    let listed = backend.list(&status(StatusFilter::Active)).await.unwrap();
+    assert_eq!(listed.items.len(), 4);
+    assert!(
+        listed.items.iter().all(|key| !key.name.trim().is_empty()),
+        "no blank name: {:?}",
+        listed.items
+    );
+    for key in &listed.items {
+        let want = if key.id == laptop.id {
+            "Laptop CLI"
+        } else {
+            assert!(elsewhere.contains(&key.id));
+            key.id.as_str()
+        };
+        assert_eq!(key.name, want);
+    }
+
+    // A name is found here, over a snapshot of the whole listing (one page of 100), which
+    // answers the next name searches without a request.
+    f.emulator.reset_stats();
+    for search in ["laptop", "CLI"] {
+        let by_name = backend
+            .list(&ListQuery {
+                search: Some(search.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_name.items.len(), 1, "{search}");
+        assert_eq!(by_name.items[0].id, laptop.id);
+    }
+    assert_eq!(f.emulator.request_count(), 1);
+    // A whole id is PropelAuth's own filter: one request to the server.
+    f.emulator.reset_stats();
+    let by_id = backend
+        .list(&ListQuery {
+            search: Some(elsewhere[1].to_uppercase()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_id.items.len(), 1);
+    assert_eq!(by_id.items[0].id, elsewhere[1]);
+    assert_eq!(f.emulator.request_count(), 1);
+    assert_eq!(backend.get(&laptop.id).await.unwrap().name, "Laptop CLI");
+
+    // The same profile opened again (same store) still names the key; revoking forgets it.
+    let reopened = frontend_api_on(&f.emulator).with_key_names(names.clone());
+    assert_eq!(reopened.get(&laptop.id).await.unwrap().name, "Laptop CLI");
+    let revoked = reopened.revoke(&laptop.id, None).await.unwrap();
+    assert_eq!(revoked.name, "Laptop CLI");
+    assert_eq!(names.name(&laptop.id), None);
+}
+
+/// Another frontend adapter on the same emulator, with a fresh session.
+fn frontend_api_on(emulator: &Emulator) -> PropelAuthBackend {
+    PropelAuthBackend::new(PropelAuthConfig {
+        base_url: emulator.base_url(),
+        api: PropelAuthApi::Frontend {
+            session_cookie: SecretString::from(emulator.propelauth_session().unwrap()),
+        },
+        default_subject: None,
+        http: fast_http(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn backend_validate_treats_404_and_a_token_field_error_as_unknown() {
+    let f = backend_api().await;
+    let made = f
+        .backend
+        .create(NewKey::named("live", Expiration::default()))
+        .await
+        .unwrap();
+    let unknown = SecretString::from("00ff00ff00ff00ff");
+    // The 400 keyed by `api_key_token` (the emulator's default, node-apis' handled case).
+    assert_eq!(
+        f.backend.verify(&unknown).await.unwrap(),
+        Verification::Unknown
+    );
+    switch(&f, serde_json::json!({ "validate_unknown": "not_found" })).await;
+    assert_eq!(
+        f.backend.verify(&unknown).await.unwrap(),
+        Verification::Unknown
+    );
+    assert_eq!(f.requests(), 1, "an unknown answer is not retried");
+    // A revoked key's token is unknown too, and a live one still valid.
+    assert!(matches!(
+        f.backend.verify(&made.secret).await.unwrap(),
+        Verification::Valid(_)
+    ));
+    f.backend.revoke(&made.key.id, None).await.unwrap();
+    assert_eq!(
+        f.backend.verify(&made.secret).await.unwrap(),
+        Verification::Unknown
+    );
+}
+
+#[tokio::test]
+async fn listings_step_down_to_a_page_size_the_server_accepts() {
+    for f in [backend_api().await, frontend_api(None).await] {
+        f.emulator.seed(60, SeedOwner::User);
+        switch(&f, serde_json::json!({ "max_page_size": 25 })).await;
+        let all = list_all(&f.backend, &status(StatusFilter::Active), 4)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 60);
+        let page = f.backend.list(&status(StatusFilter::Active)).await.unwrap();
+        assert_eq!((page.items.len(), page.total), (60, Some(60)));
+        // The size learnt is kept: the next listing asks for pages of 25 straight away.
+        f.emulator.reset_stats();
+        f.backend.forget_cached();
+        f.backend.list(&status(StatusFilter::Active)).await.unwrap();
+        assert_eq!(f.requests(), 3, "three pages of 25, none refused");
+    }
 }
