@@ -1,7 +1,8 @@
 //! Clerk's Backend API (BAPI) for API keys, authenticated with the instance secret key.
 //!
 //! Clerk keeps revoked keys (with a reason) and lists per owner ("subject"), with name search and
-//! limit/offset paging. Timestamps are Unix milliseconds.
+//! limit/offset paging. Timestamps are Unix milliseconds. The contract, with the vendor file each
+//! rule comes from, is in docs/backends/clerk.md.
 
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
@@ -21,13 +22,19 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const SERVICE: &str = "Clerk";
 /// The API version the official SDK pins; Clerk versions the `/api_keys` routes by this header.
 const API_VERSION: &str = "2026-05-12";
-/// Clerk's largest `limit`.
+/// Clerk's largest `limit` for `GET /api_keys` (clerk/openapi-specs `bapi/2026-05-12.yml`:
+/// `maximum: 100`; the SDK's generic pagination docstring says "less than 501", which this route
+/// does not promise).
 const MAX_PAGE: u32 = 100;
+/// The smaller pages tried, in turn, when Clerk refuses a `limit`; 10 is Clerk's own default.
+const SMALLER_PAGES: [u32; 3] = [50, 20, 10];
 /// Clerk refuses shorter names.
 const NAME_MIN_CHARS: usize = 3;
 
@@ -59,6 +66,8 @@ pub struct ClerkBackend {
     default_subject: Option<Subject>,
     /// All keys of an owner, for the queries Clerk cannot answer.
     snapshots: Snapshots,
+    /// The largest page to ask for: [`MAX_PAGE`] until Clerk refuses a `limit`, then smaller.
+    max_page: AtomicU32,
 }
 
 impl ClerkBackend {
@@ -80,6 +89,7 @@ impl ClerkBackend {
             },
             default_subject: config.default_subject,
             snapshots: Snapshots::default(),
+            max_page: AtomicU32::new(MAX_PAGE),
         })
     }
 
@@ -120,12 +130,36 @@ impl ClerkBackend {
             && !query.has_usage_or_expiry_filter()
     }
 
+    /// The largest page Clerk is known to accept (shown for tests and diagnostics).
+    pub fn page_size(&self) -> u32 {
+        self.max_page.load(Ordering::Relaxed)
+    }
+
+    /// Runs a paged read with the largest page Clerk accepts. When Clerk refuses a `limit`,
+    /// [`Self::fetch_page`] has lowered the maximum and the read starts again with it, so one
+    /// refusal costs one request, not every listing after it.
+    async fn with_page_size<T, F, Fut>(&self, read: F) -> Result<T>
+    where
+        F: Fn(u32) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        loop {
+            let max_page = self.page_size();
+            match read(max_page).await {
+                Err(error) if is_page_size_refusal(&error) && self.page_size() < max_page => {}
+                done => return done,
+            }
+        }
+    }
+
     /// Every key of the owner, revoked and expired ones included.
     async fn snapshot(&self, subject: &str) -> Result<std::sync::Arc<Vec<ApiKey>>> {
         self.snapshots
             .get_or_read(subject, || {
-                fetch_everything(MAX_PAGE, |page, size| {
-                    self.fetch_page(subject, true, None, page * u64::from(size), size)
+                self.with_page_size(|max_page| {
+                    fetch_everything(max_page, |page, size| {
+                        self.fetch_page(subject, true, None, page * u64::from(size), size)
+                    })
                 })
             })
             .await
@@ -151,6 +185,16 @@ impl ClerkBackend {
         let request = Request::get(self.url(&[])).query(&params);
         self.client
             .call(request, |response| {
+                if is_limit_refusal(&response) {
+                    // Remember a smaller page for every read after this one.
+                    if let Some(smaller) = SMALLER_PAGES.into_iter().find(|&size| size < limit) {
+                        self.max_page.fetch_min(smaller, Ordering::Relaxed);
+                    }
+                    return Err(Error::invalid(
+                        PAGE_SIZE_FIELD,
+                        format!("Clerk refused pages of {limit} keys"),
+                    ));
+                }
                 if response.status != StatusCode::OK {
                     return Err(error_from(&response, &format!("owner {subject}")));
                 }
@@ -166,6 +210,34 @@ impl ClerkBackend {
                 })
             })
             .await
+    }
+}
+
+/// The field a refused page size is reported under.
+const PAGE_SIZE_FIELD: &str = "limit";
+
+fn is_page_size_refusal(error: &Error) -> bool {
+    error.field() == Some(PAGE_SIZE_FIELD)
+}
+
+/// A 400 (or 422) about the `limit` query parameter: Clerk names it in `meta.param_name`, or at
+/// least in the message (`Invalid 'query.limit': …`).
+fn is_limit_refusal(response: &Response) -> bool {
+    if !matches!(response.status.as_u16(), 400 | 422) {
+        return false;
+    }
+    let Some(first) = serde_json::from_slice::<WireErrors>(&response.body)
+        .ok()
+        .and_then(|body| body.errors.into_iter().next())
+    else {
+        return false;
+    };
+    match first.meta.and_then(|meta| meta.param_name) {
+        Some(param) => param == "limit",
+        None => [first.long_message, first.message]
+            .iter()
+            .flatten()
+            .any(|text| text.contains("limit")),
     }
 }
 
@@ -283,12 +355,100 @@ struct WireKey {
     created_at: i64,
 }
 
-/// The create answer: the key plus its secret, the only time Clerk shows it.
-#[derive(Deserialize)]
-struct WireCreated {
-    #[serde(flatten)]
-    key: WireKey,
-    secret: String,
+/// Reads a create answer. An answer that carries a secret has made a key, so it always yields
+/// that secret: the key is read strictly if it can be, else field by field, with what cannot be
+/// read taken from the request (name, owner, description, scopes, lifetime) or defaulted (created
+/// now, active). An answer without a secret is an error that says a key may exist, with its id
+/// when the answer has one, and what to do about it.
+fn created_from(response: &Response, asked: &CreateBody, now: DateTime<Utc>) -> Result<CreatedKey> {
+    let unreadable = |what: &str, id: Option<&str>| {
+        let key = id.map_or_else(
+            || {
+                format!(
+                    "a key named '{}' may have been created for {}",
+                    asked.name, asked.subject
+                )
+            },
+            |id| format!("Clerk has probably created key {id} ('{}')", asked.name),
+        );
+        let todo = id.map_or_else(
+            || "look for it in the owner's key list (newest first) and revoke it if it is there, then create the key again".to_owned(),
+            |id| format!("revoke it (keyward revoke {id}) and create the key again"),
+        );
+        Error::Backend(format!(
+            "Clerk's answer to the create {what} (HTTP {}): {key}, but Keyward did not get its secret; {todo}",
+            response.status.as_u16()
+        ))
+    };
+    let Ok(serde_json::Value::Object(mut object)) =
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+    else {
+        return Err(unreadable("is not a JSON object Keyward can read", None));
+    };
+    let secret = match object.remove("secret") {
+        Some(serde_json::Value::String(secret)) if !secret.is_empty() => SecretString::from(secret),
+        _ => {
+            let id = object.get("id").and_then(|id| id.as_str());
+            return Err(unreadable("carries no secret", id));
+        }
+    };
+    let object = serde_json::Value::Object(object);
+    let key = serde_json::from_value::<WireKey>(object.clone())
+        .ok()
+        .and_then(|wire| wire.into_api_key(now).ok())
+        .unwrap_or_else(|| key_read_leniently(&object, asked, now));
+    Ok(CreatedKey { key, secret })
+}
+
+/// A created key from an answer that does not match the contract: each field that can be read
+/// is used, the rest comes from what was asked for.
+fn key_read_leniently(
+    object: &serde_json::Value,
+    asked: &CreateBody,
+    now: DateTime<Utc>,
+) -> ApiKey {
+    let text = |name: &str| object.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let flag = |name: &str| object.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+    let millis = |name: &str| {
+        object
+            .get(name)
+            .and_then(|v| v.as_i64())
+            .and_then(|ms| from_unix_millis(SERVICE, ms).ok())
+    };
+    let expires_at = millis("expiration").or_else(|| {
+        asked
+            .seconds_until_expiration
+            .map(|secs| now + chrono::Duration::seconds(secs))
+    });
+    let subject = text("subject").unwrap_or_else(|| asked.subject.clone());
+    let status = if flag("revoked") {
+        KeyStatus::Revoked
+    } else if flag("expired") {
+        KeyStatus::Expired
+    } else {
+        KeyStatus::derive(false, expires_at, now)
+    };
+    let scopes = object
+        .get("scopes")
+        .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
+        .unwrap_or_else(|| asked.scopes.to_vec());
+    ApiKey {
+        owner: owner_of(&subject),
+        // Without an id the key cannot be named later; the secret still reaches the user.
+        id: text("id").unwrap_or_default(),
+        name: text("name").unwrap_or_else(|| asked.name.to_owned()),
+        created_at: millis("created_at").unwrap_or(now),
+        expires_at,
+        status,
+        revoked_at: None,
+        revocation_reason: text("revocation_reason"),
+        last_used_at: millis("last_used_at"),
+        level: None,
+        scopes,
+        description: text("description").or_else(|| asked.description.map(str::to_owned)),
+        metadata: object.get("claims").filter(|c| !c.is_null()).cloned(),
+        stub: None,
+    }
 }
 
 impl WireKey {
@@ -389,22 +549,26 @@ impl KeyBackend for ClerkBackend {
             .call(request, |mut response| {
                 // The BAPI answers 200; Clerk's frontend API answers 201 to the same call.
                 if !matches!(response.status.as_u16(), 200 | 201) {
-                    return Err(error_from(&response, &format!("owner {}", body.subject)));
+                    let error = error_from(&response, &format!("owner {}", body.subject));
+                    return Err(match error {
+                        // A server failure after the request arrived may come after the key was made.
+                        Error::Backend(message) => Error::Backend(format!(
+                            "{message}; a key named '{}' may have been created: check the owner's key list before trying again",
+                            body.name
+                        )),
+                        other => other,
+                    });
                 }
-                let created: Result<WireCreated> = parse(SERVICE, &response);
+                let created = created_from(&response, &body, Utc::now());
                 response.wipe();
-                let created = created?;
-                Ok(CreatedKey {
-                    key: created.key.into_api_key(Utc::now())?,
-                    secret: SecretString::from(created.secret),
-                })
+                created
             })
             .await
             .inspect(|_| self.snapshots.created())
     }
 
     /// Clerk filters valid keys, searches names (`query`) and pages, newest first: such queries
-    /// cost one request per page of 100. Everything else (expired or revoked alone, the expiry
+    /// cost one request per page of 100 (or the smaller page Clerk last accepted). Everything else (expired or revoked alone, the expiry
     /// and usage filters, other orders) is answered from a snapshot of the owner's keys.
     async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
@@ -413,21 +577,24 @@ impl KeyBackend for ClerkBackend {
             return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
         }
         let include_invalid = query.status != StatusFilter::Active;
-        let chunk = fetch_window(
-            query.offset(),
-            query.limit.into(),
-            MAX_PAGE,
-            |page, size| {
-                self.fetch_page(
-                    &subject,
-                    include_invalid,
-                    query.search.as_deref(),
-                    page * u64::from(size),
-                    size,
+        let chunk = self
+            .with_page_size(|max_page| {
+                fetch_window(
+                    query.offset(),
+                    query.limit.into(),
+                    max_page,
+                    |page, size| {
+                        self.fetch_page(
+                            &subject,
+                            include_invalid,
+                            query.search.as_deref(),
+                            page * u64::from(size),
+                            size,
+                        )
+                    },
                 )
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(Page {
             items: chunk.items,
             page: query.page,
@@ -594,6 +761,71 @@ mod tests {
         );
         assert_eq!(key.created_at.timestamp(), 1_735_689_600);
         assert_eq!(key.metadata, None);
+    }
+
+    fn asked() -> CreateBody<'static> {
+        CreateBody {
+            name: "CI key",
+            subject: "user_2abc".into(),
+            description: Some("nightly"),
+            scopes: &[],
+            seconds_until_expiration: Some(3600),
+        }
+    }
+
+    #[test]
+    fn a_create_answer_with_a_secret_is_never_lost() {
+        let now = Utc::now();
+        // Only the secret: everything else comes from the request, created now.
+        let bare =
+            created_from(&response(200, r#"{"secret":"ak_s3cret"}"#), &asked(), now).unwrap();
+        assert_eq!(bare.secret.expose_secret(), "ak_s3cret");
+        assert_eq!(bare.key.name, "CI key");
+        assert_eq!(bare.key.id, "");
+        assert_eq!(bare.key.owner, Some(Subject::User("user_2abc".into())));
+        assert_eq!(bare.key.description.as_deref(), Some("nightly"));
+        assert_eq!(bare.key.created_at, now);
+        assert_eq!(
+            bare.key.expires_at,
+            Some(now + chrono::Duration::seconds(3600))
+        );
+        // A date out of range and a wrong type: the rest is still read.
+        let body = r#"{"id":"ak_1","name":"CI key","subject":"org_9","secret":"ak_x",
+            "created_at":9e300,"expiration":"never","revoked":false,"scopes":["a"]}"#;
+        let odd = created_from(&response(200, body), &asked(), now).unwrap();
+        assert_eq!(odd.key.id, "ak_1");
+        assert_eq!(odd.key.owner, Some(Subject::Org("org_9".into())));
+        assert_eq!(odd.key.scopes, ["a"]);
+        assert_eq!(odd.key.created_at, now);
+    }
+
+    #[test]
+    fn a_create_answer_without_a_secret_says_what_may_exist() {
+        let now = Utc::now();
+        let error = created_from(&response(200, r#"{"id":"ak_7"}"#), &asked(), now).unwrap_err();
+        assert!(error.to_string().contains("created key ak_7"), "{error}");
+        for body in ["", "<html>", "[1]", r#"{"secret":""}"#] {
+            let error = created_from(&response(200, body), &asked(), now).unwrap_err();
+            assert_eq!(error.code(), keyward_core::ErrorCode::Backend);
+            assert!(
+                error.to_string().contains("'CI key' may have been created"),
+                "{body}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn limit_refusals_are_told_apart() {
+        let by_param = response(400, &clerk_error(Some("limit")));
+        assert!(is_limit_refusal(&by_param));
+        assert!(!is_limit_refusal(&response(
+            400,
+            &clerk_error(Some("offset"))
+        )));
+        let by_text = r#"{"errors":[{"message":"Bad Request","long_message":"Invalid 'query.limit': must be at most 50","code":"bad_request"}]}"#;
+        assert!(is_limit_refusal(&response(422, by_text)));
+        assert!(!is_limit_refusal(&response(404, by_text)));
+        assert!(!is_limit_refusal(&response(400, "not json")));
     }
 
     #[test]

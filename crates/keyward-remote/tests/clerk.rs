@@ -1,4 +1,4 @@
-//! Contract tests of the Clerk adapter against the Clerk emulator.
+//! Contract tests of the Clerk adapter against the Clerk emulator (docs/backends/clerk.md).
 
 mod common;
 
@@ -341,6 +341,135 @@ async fn server_failures_are_retried_for_reads_only() {
     let error = f.clerk.create(new_key("failing")).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Backend);
     assert_eq!(f.emulator.request_count(), 1);
+    // A failure after the request arrived may come after the key was made.
+    assert!(
+        error
+            .to_string()
+            .contains("'failing' may have been created"),
+        "{error}"
+    );
+}
+
+/// Sets the Clerk emulator's emulator-only switches (`PUT /__emulator/clerk`).
+async fn set_quirks(emulator: &Emulator, quirks: serde_json::Value) {
+    let reply = reqwest::Client::new()
+        .put(format!("{}/__emulator/clerk", emulator.base_url()))
+        .json(&quirks)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200, "{}", reply.text().await.unwrap());
+}
+
+/// An answer that carries a secret has made a key: unreadable dates and scopes do not lose it.
+#[tokio::test]
+async fn a_create_answer_with_unreadable_fields_still_yields_the_secret() {
+    let f = fixture().await;
+    set_quirks(
+        &f.emulator,
+        serde_json::json!({ "create_answer": "bad_fields" }),
+    )
+    .await;
+    let mut new = new_key("damaged answer");
+    new.scopes = vec!["read".into()];
+    let before = Utc::now();
+    let created = f.clerk.create(new).await.unwrap();
+    let key = &created.key;
+    assert_eq!(key.name, "damaged answer");
+    assert_eq!(key.owner, Some(f.user.clone()));
+    assert_eq!(key.scopes, ["read"], "the scopes asked for");
+    assert_eq!(key.status, KeyStatus::Active);
+    assert!(
+        key.created_at >= before && key.created_at <= Utc::now(),
+        "created now"
+    );
+    let lifetime = key.expires_at.expect("the lifetime asked for") - before;
+    assert!(
+        lifetime > Duration::days(27) && lifetime < Duration::days(32),
+        "{lifetime}"
+    );
+
+    set_quirks(&f.emulator, serde_json::json!({})).await;
+    let Verification::Valid(verified) = f.clerk.verify(&created.secret).await.unwrap() else {
+        panic!("the secret handed over is the key's");
+    };
+    assert_eq!(verified.id, key.id);
+}
+
+/// An answer without a secret (or not readable at all) after the key may exist: the error says so,
+/// names the key when it can, and says what to do.
+#[tokio::test]
+async fn a_create_answer_without_the_secret_says_a_key_may_exist() {
+    let f = fixture().await;
+    set_quirks(
+        &f.emulator,
+        serde_json::json!({ "create_answer": "no_secret" }),
+    )
+    .await;
+    let error = f.clerk.create(new_key("no secret")).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Backend);
+    let made = f.clerk.list(&ListQuery::default()).await.unwrap().items;
+    let id = &made[0].id;
+    let message = error.to_string();
+    assert!(message.contains(&format!("created key {id}")), "{message}");
+    assert!(
+        message.contains(&format!("keyward revoke {id}")),
+        "{message}"
+    );
+
+    set_quirks(
+        &f.emulator,
+        serde_json::json!({ "create_answer": "not_json" }),
+    )
+    .await;
+    f.emulator.reset_stats();
+    let error = f.clerk.create(new_key("not json")).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("'not json' may have been created"),
+        "{message}"
+    );
+    assert!(message.contains("key list"), "{message}");
+    assert_eq!(f.emulator.request_count(), 1, "a create is never resent");
+}
+
+/// Clerk's documented maximum is 100; when a server refuses it, the adapter steps down to a page
+/// it accepts (50, 20, 10) and keeps that size, instead of failing every listing.
+#[tokio::test]
+async fn a_refused_page_size_falls_back_to_a_smaller_page() {
+    let f = fixture().await;
+    f.emulator.seed(45, SeedOwner::User);
+    set_quirks(&f.emulator, serde_json::json!({ "max_list_limit": 20 })).await;
+    assert_eq!(f.clerk.page_size(), 100);
+    f.emulator.reset_stats();
+    let query = ListQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let page = f.clerk.list(&query).await.unwrap();
+    assert_eq!((page.items.len(), page.total), (45, Some(45)));
+    assert_eq!(f.clerk.page_size(), 20);
+    // 100 and 50 refused, then three pages of 20.
+    assert_eq!(f.emulator.request_count(), 5);
+
+    f.emulator.reset_stats();
+    let again = f.clerk.list(&query).await.unwrap();
+    assert_eq!(again.items, page.items);
+    assert_eq!(
+        f.emulator.request_count(),
+        3,
+        "the smaller page is remembered"
+    );
+
+    // Snapshot reads (other orders, expiry filters) use it too.
+    let everything = list_all(&f.clerk, &query, 4).await.unwrap();
+    assert_eq!(everything.len(), 45);
+
+    // A server that refuses even Clerk's default page of 10 is reported, naming the parameter.
+    set_quirks(&f.emulator, serde_json::json!({ "max_list_limit": 5 })).await;
+    let error = f.clerk.list(&query).await.unwrap_err();
+    assert_eq!(error.field(), Some("limit"));
+    assert_eq!(f.clerk.page_size(), 10);
 }
 
 #[tokio::test]
