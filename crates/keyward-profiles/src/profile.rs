@@ -276,12 +276,19 @@ impl Profile {
                         session_cookie: credential,
                     },
                 };
-                Arc::new(PropelAuthBackend::new(PropelAuthConfig {
+                let backend = PropelAuthBackend::new(PropelAuthConfig {
                     base_url: url.clone(),
                     api,
                     default_subject: subject.clone(),
                     http,
-                })?)
+                })?;
+                // The frontend API keeps no key names: this profile's are kept on this machine.
+                if backend.capabilities().names_kept_locally {
+                    let names = keyward_local::LocalKeyNames::open(&paths.data_dir, &self.name)?;
+                    Arc::new(backend.with_key_names(Arc::new(names)))
+                } else {
+                    Arc::new(backend)
+                }
             }
             BackendSettings::Clerk {
                 url,
