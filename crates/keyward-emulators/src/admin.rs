@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Shared;
+use crate::app::{Backend, Shared};
 use crate::http::json as respond;
 use crate::seed::{SeedOwner, SeedSpec};
 use crate::{Faults, RateLimit};
@@ -27,6 +27,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__emulator/stats", get(stats))
         .route("/__emulator/stats/reset", post(reset_stats))
         .route("/__emulator/clock", post(advance_clock))
+        .route(
+            "/__emulator/freesewing",
+            get(get_freesewing).put(put_freesewing),
+        )
         .with_state(shared)
 }
 
@@ -160,16 +164,79 @@ async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     respond(StatusCode::OK, json!({ "ids": ids }))
 }
 
+/// `crashes`: requests that would have crashed the real server (FreeSewing: Basic auth with an
+/// unknown key id); always 0 for the other flavors.
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     respond(
         StatusCode::OK,
-        json!({ "total": shared.stats.total(), "routes": shared.stats.snapshot() }),
+        json!({
+            "total": shared.stats.total(),
+            "routes": shared.stats.snapshot(),
+            "crashes": crashes(&shared),
+        }),
     )
+}
+
+pub(crate) fn crashes(shared: &Shared) -> u64 {
+    match &shared.backend {
+        Backend::FreeSewing(fs) => fs.crashes(),
+        _ => 0,
+    }
 }
 
 async fn reset_stats(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.stats.reset();
+    if let Backend::FreeSewing(fs) = &shared.backend {
+        fs.reset_crashes();
+    }
     StatusCode::NO_CONTENT
+}
+
+/// FreeSewing's behaviour switches (`FreeSewingSwitches`); 404 on the other flavors.
+async fn get_freesewing(State(shared): State<Arc<Shared>>) -> Response {
+    match &shared.backend {
+        Backend::FreeSewing(fs) => freesewing_json(fs),
+        _ => not_freesewing(),
+    }
+}
+
+/// Sets the switches given; omitted ones keep their value.
+async fn put_freesewing(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SwitchesBody {
+        crash_on_unknown_key: Option<bool>,
+        seed_shaped_create: Option<bool>,
+    }
+    let Backend::FreeSewing(fs) = &shared.backend else {
+        return not_freesewing();
+    };
+    let body: SwitchesBody = match parse(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let mut switches = fs.switches();
+    if let Some(on) = body.crash_on_unknown_key {
+        switches.crash_on_unknown_key = on;
+    }
+    if let Some(on) = body.seed_shaped_create {
+        switches.seed_shaped_create = on;
+    }
+    fs.set_switches(switches);
+    freesewing_json(fs)
+}
+
+fn freesewing_json(fs: &crate::freesewing::FreeSewing) -> Response {
+    let mut body = serde_json::to_value(fs.switches()).expect("plain data serializes");
+    body["crashes"] = json!(fs.crashes());
+    respond(StatusCode::OK, body)
+}
+
+fn not_freesewing() -> Response {
+    respond(
+        StatusCode::NOT_FOUND,
+        json!({ "error": "only the freesewing emulator has these switches" }),
+    )
 }
 
 #[derive(Debug, Deserialize)]

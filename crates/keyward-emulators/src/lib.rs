@@ -46,7 +46,7 @@ use serde::Serialize;
 
 pub use clerk::ClerkCredentials;
 pub use faults::{Faults, RateLimit};
-pub use freesewing::FreeSewingCredentials;
+pub use freesewing::{FreeSewingCredentials, FreeSewingSwitches};
 pub use propelauth::PropelAuthCredentials;
 pub use seed::{SeedAccount, SeedOwner, SeedSpec};
 
@@ -235,6 +235,30 @@ impl Emulator {
 
     pub fn reset_stats(&self) {
         self.shared.stats.reset();
+        if let app::Backend::FreeSewing(fs) = &self.shared.backend {
+            fs.reset_crashes();
+        }
+    }
+
+    /// Requests since start (or the last stats reset) that would have crashed the real server:
+    /// on FreeSewing, Basic auth with a key id that does not exist. Always 0 on other flavors.
+    pub fn crashes(&self) -> u64 {
+        admin::crashes(&self.shared)
+    }
+
+    /// FreeSewing's behaviour switches; `None` on other flavors.
+    pub fn freesewing_switches(&self) -> Option<FreeSewingSwitches> {
+        match &self.shared.backend {
+            app::Backend::FreeSewing(fs) => Some(fs.switches()),
+            _ => None,
+        }
+    }
+
+    /// Sets FreeSewing's behaviour switches; does nothing on other flavors.
+    pub fn set_freesewing_switches(&self, switches: FreeSewingSwitches) {
+        if let app::Backend::FreeSewing(fs) = &self.shared.backend {
+            fs.set_switches(switches);
+        }
     }
 
     /// Stops accepting, closes every connection and waits for the server task to end.

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use clap::Parser;
-use keyward_emulators::{Emulator, Faults, Flavor, Options, RateLimit, SeedOwner, SeedSpec};
+use keyward_emulators::{
+    Emulator, Faults, Flavor, FreeSewingSwitches, Options, RateLimit, SeedOwner, SeedSpec,
+};
 
 /// Run a local emulator of PropelAuth, Clerk or FreeSewing API keys (loopback only, in memory).
 #[derive(Debug, Parser)]
@@ -33,6 +35,13 @@ struct Args {
     /// Seed for the fault RNG, for reproducible drops and failures.
     #[arg(long)]
     rng_seed: Option<u64>,
+    /// FreeSewing: answer Basic auth with an unknown key id with a clean 401, instead of dropping
+    /// the connection as the real server does when it crashes there.
+    #[arg(long)]
+    no_crash_on_unknown_key: bool,
+    /// FreeSewing: answer create as the seed document shows (200 "success", no createdAt).
+    #[arg(long)]
+    seed_shaped_create: bool,
 }
 
 fn rate(text: &str) -> Result<f64, String> {
@@ -79,6 +88,10 @@ async fn main() -> std::io::Result<()> {
         rng_seed: args.rng_seed,
     };
     let emulator = Emulator::start_with(args.backend, options).await?;
+    emulator.set_freesewing_switches(FreeSewingSwitches {
+        crash_on_unknown_key: !args.no_crash_on_unknown_key,
+        seed_shaped_create: args.seed_shaped_create,
+    });
     if args.seed > 0 {
         let spec = SeedSpec {
             expiring_within_days: Some(90),
@@ -99,6 +112,9 @@ async fn main() -> std::io::Result<()> {
     match emulator.faults() {
         faults if faults == Faults::default() => println!("Faults: none"),
         faults => println!("Faults: {faults:?}"),
+    }
+    if let Some(switches) = emulator.freesewing_switches() {
+        println!("FreeSewing: {switches:?}");
     }
     println!("Admin: {base}/__emulator/info (also faults, seed, stats, clock)");
     println!("Press Ctrl-C to stop.");

@@ -1,8 +1,10 @@
 //! FreeSewing's backend (`sites/backend`), with either credential it accepts: an API key
 //! (HTTP Basic `key:secret`, on the `/…/key` routes) or a sign-in JWT (Bearer, `/…/jwt` routes).
 //!
-//! FreeSewing keys carry a privilege level, must expire, and are deleted for good. Listings are
-//! the whole set with no paging or search, so those happen here. Dates are ISO-8601 strings.
+//! FreeSewing keys carry a privilege level capped by the account's role, must expire, and are
+//! deleted for good. Listings are the whole set with no paging or search, so those happen here.
+//! Dates are ISO-8601 strings. What the real server does, warts included, and what this adapter
+//! does about each behaviour: `docs/backends/freesewing.md`.
 
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
@@ -11,7 +13,7 @@ use crate::listing::{page_of_snapshot, AfterRevoke, Snapshots};
 use crate::time::from_iso;
 use async_trait::async_trait;
 use base64::Engine as _;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, Expiration, ExpiryPreset, KeyBackend, KeyStatus,
     ListQuery, NewKey, Page, Result, RevokeKind, SortField, Subject, Verification,
@@ -20,12 +22,21 @@ use reqwest::header::{HeaderMap, AUTHORIZATION};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Mutex;
 
 const SERVICE: &str = "FreeSewing";
-/// Level 0 cannot be created (FreeSewing reads a falsy level as missing); 8 is the top.
-const LEVELS: (u8, u8) = (1, 8);
-/// FreeSewing's configured maximum lifetime of a key (`apikeys.expiryMaxSeconds`).
+/// Levels a key can be made with: `0` is refused as missing (the server tests `!body.level`),
+/// `9` is the top of `apikeys.levels`. The account's role caps it further ([`role_level`]).
+const LEVELS: (u8, u8) = (1, 9);
+/// The cap of the `user` role, which most accounts have: above it, the cap is learnt first.
+const USER_ROLE_LEVEL: u8 = 4;
+/// The intended maximum lifetime of a key. The real server does not enforce it (it reads a
+/// misspelled config key); Keyward keeps to it so that keys stay within FreeSewing's intent.
 const MAX_EXPIRY: Duration = Duration::days(365);
+/// Said when the server drops the connection on the one check verify sends as the key itself.
+const VERIFY_CLOSED: &str = "FreeSewing may have crashed while checking the key; Keyward did not \
+                             retry, so check that the server is up before trying again";
 
 /// How Keyward signs in to FreeSewing.
 #[derive(Debug)]
@@ -52,6 +63,25 @@ pub struct FreeSewingBackend {
     suffix: &'static str,
     /// The account's keys, as the last listing returned them.
     snapshots: Snapshots,
+    /// The highest level the account's role may give a key, once learnt from the server.
+    role_cap: Mutex<Option<u8>>,
+}
+
+/// The level each role may give a key (`roles.levels` in freesewing/freesewing
+/// packages/config/src/roles.mjs, which the v3 backend's config uses).
+fn role_level(role: &str) -> Option<u8> {
+    Some(match role {
+        "readNone" => 0,
+        "readSome" => 1,
+        "readOnly" => 2,
+        "writeSome" => 3,
+        "user" | "tester" => 4,
+        "curator" => 5,
+        "bughunter" => 6,
+        "support" => 8,
+        "admin" => 9,
+        _ => return None,
+    })
 }
 
 impl FreeSewingBackend {
@@ -70,6 +100,7 @@ impl FreeSewingBackend {
             client: Client::new(&config.base_url, config.http, auth, vec![credential])?,
             suffix,
             snapshots: Snapshots::default(),
+            role_cap: Mutex::new(None),
         })
     }
 
@@ -106,14 +137,83 @@ impl FreeSewingBackend {
         self.client.requests_sent()
     }
 
-    /// Whoami has no creation date, so a valid key is read once more, as itself, to get one.
-    async fn read_as(&self, id: &str, authorization: &str, secret: &str) -> Result<ApiKey> {
-        let request = Request::get(self.client.url(&["apikeys", id, "key"]))
-            .headers(authorization_header(authorization)?)
-            .redact(secret);
+    fn known_cap(&self) -> Option<u8> {
+        *self
+            .role_cap
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reads the account's role: `GET /whoami/jwt` with a JWT, `GET /account/key` with a key
+    /// (both answer `{account: {role, …}}`; `/whoami/key` only has the key's own level). `None`
+    /// when the server will not say (a level-0 key may not read the account) or the role is one
+    /// Keyward does not know.
+    async fn learn_role_cap(&self) -> Result<Option<u8>> {
+        #[derive(Deserialize)]
+        struct WireAccount {
+            role: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct WireWhoami {
+            account: WireAccount,
+        }
+        let path = match self.suffix {
+            "jwt" => ["whoami", "jwt"],
+            _ => ["account", "key"],
+        };
+        let request = Request::get(self.client.url(&path));
+        let cap = self
+            .client
+            .call(request, |response| match response.status {
+                StatusCode::OK => Ok(parse::<WireWhoami>(SERVICE, &response)?
+                    .account
+                    .role
+                    .as_deref()
+                    .and_then(role_level)),
+                StatusCode::FORBIDDEN => Ok(None),
+                _ => Err(error_from(&response, "account")),
+            })
+            .await?;
+        if cap.is_some() {
+            *self
+                .role_cap
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = cap;
+        }
+        Ok(cap)
+    }
+
+    /// Whether key `id` exists, asked with the profile's own credential, so that an unknown id
+    /// never goes into Basic auth (the real server crashes on one). The read answers the key
+    /// with its creation date; an empty 404 means there is no such key.
+    async fn look_up(&self, id: &str) -> Result<Option<ApiKey>> {
+        let request = Request::get(self.client.url(&["apikeys", id, self.suffix]));
         self.client
-            .call(request, |response| one_key(&response, id))
+            .call(request, |response| match response.status {
+                StatusCode::OK => parse::<WireOne>(SERVICE, &response)?
+                    .apikey
+                    .into_api_key()
+                    .map(Some),
+                StatusCode::NOT_FOUND => Ok(None),
+                StatusCode::FORBIDDEN => Err(Error::PermissionDenied(format!(
+                    "this profile may not read key {id} (its level is below 1, or the key belongs \
+                     to another account), so Keyward cannot check that the key exists; it does not \
+                     send an unchecked key id, because FreeSewing's server crashes on an unknown one"
+                ))),
+                _ => Err(error_from(&response, &format!("API key {id}"))),
+            })
             .await
+    }
+
+    /// The id of the newest key named `name`, for a create answer that carried a secret but no
+    /// id (the secret is useless without it).
+    async fn id_of_newest(&self, name: &str) -> Option<String> {
+        self.snapshots.created();
+        let keys = self.snapshot().await.ok()?;
+        keys.iter()
+            .filter(|key| key.name == name)
+            .max_by_key(|key| key.created_at)
+            .map(|key| key.id.clone())
     }
 }
 
@@ -131,14 +231,22 @@ fn authorization_header(value: &str) -> Result<HeaderMap> {
     Ok(headers)
 }
 
-/// The level rule, worded for people.
-fn check_level(level: Option<u8>) -> Result<u8> {
-    let (low, high) = LEVELS;
+/// The level rule, worded for people. `cap` is the account's role cap, when known.
+fn check_level(level: Option<u8>, cap: Option<u8>) -> Result<u8> {
+    let (low, top) = LEVELS;
+    let high = cap.map_or(top, |cap| cap.clamp(low, top));
     match level {
         Some(level) if (low..=high).contains(&level) => Ok(level),
         Some(0) => Err(Error::invalid(
             "level",
             format!("FreeSewing cannot create level-0 keys; choose a level from {low} to {high}"),
+        )),
+        Some(level) if level <= top => Err(Error::invalid(
+            "level",
+            format!(
+                "{level} is above what your FreeSewing account's role allows (up to level \
+                 {high}); choose a level from {low} to {high}"
+            ),
         )),
         Some(level) => Err(Error::invalid(
             "level",
@@ -193,14 +301,24 @@ struct WireError {
     error: Option<String>,
 }
 
-/// Maps an error answer. `target` names what a 404 did not find.
-fn error_from(response: &Response, target: &str) -> Error {
-    let code = serde_json::from_slice::<WireError>(&response.body)
+fn error_code(response: &Response) -> String {
+    serde_json::from_slice::<WireError>(&response.body)
         .ok()
         .and_then(|body| body.error)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Maps an error answer. `target` names what a 404 did not find.
+fn error_from(response: &Response, target: &str) -> Error {
+    error_with_cap(response, target, None)
+}
+
+/// [`error_from`], with the account's role cap for a `keyLevelExceedsRoleLevel`.
+fn error_with_cap(response: &Response, target: &str, cap: Option<u8>) -> Error {
+    let code = error_code(response);
     match response.status.as_u16() {
-        400 => invalid_input(&code),
+        400 => invalid_input(&code, cap),
+        // The auth layer's 401 is the plain text `Unauthorized`.
         401 => Error::Unauthorized(
             "FreeSewing rejected the credential: check the API key and secret, or sign in again for a fresh token".into(),
         ),
@@ -217,7 +335,7 @@ fn error_from(response: &Response, target: &str) -> Error {
 }
 
 /// FreeSewing's validation codes (`{result:"error", error:"<code>"}`), as our fields.
-fn invalid_input(code: &str) -> Error {
+fn invalid_input(code: &str, cap: Option<u8>) -> Error {
     let (low, high) = LEVELS;
     match code {
         "nameMissing" => Error::invalid("name", "FreeSewing needs a name"),
@@ -227,7 +345,16 @@ fn invalid_input(code: &str) -> Error {
         ),
         "keyLevelExceedsRoleLevel" => Error::invalid(
             "level",
-            "is higher than your account's role allows; choose a lower level",
+            match cap {
+                Some(cap) => format!(
+                    "is higher than your FreeSewing account's role allows (up to level {cap}); \
+                     choose a level from {low} to {cap}"
+                ),
+                None => format!(
+                    "is higher than your FreeSewing account's role allows (an ordinary user \
+                     account allows up to level {USER_ROLE_LEVEL}); choose a lower level"
+                ),
+            },
         ),
         "expiresInMissing"
         | "expiresIsNotNumeric"
@@ -264,6 +391,14 @@ struct WireKey {
     user_id: serde_json::Value,
 }
 
+fn owner_of(user_id: &Value) -> Option<Subject> {
+    match user_id {
+        Value::Number(n) => Some(Subject::User(n.to_string())),
+        Value::String(s) if !s.is_empty() => Some(Subject::User(s.clone())),
+        _ => None,
+    }
+}
+
 impl WireKey {
     fn into_api_key(self) -> Result<ApiKey> {
         let created_at = self
@@ -275,15 +410,10 @@ impl WireKey {
                 Error::Backend("FreeSewing sent a key without its creation date".into())
             })?;
         let expires_at = from_iso(SERVICE, &self.expires_at)?;
-        let owner = match self.user_id {
-            serde_json::Value::Number(n) => Some(Subject::User(n.to_string())),
-            serde_json::Value::String(s) if !s.is_empty() => Some(Subject::User(s)),
-            _ => None,
-        };
         Ok(ApiKey {
             id: self.key,
             name: self.name,
-            owner,
+            owner: owner_of(&self.user_id),
             created_at,
             expires_at: Some(expires_at),
             status: KeyStatus::derive(false, Some(expires_at), Utc::now()),
@@ -315,18 +445,6 @@ struct WireList {
     apikeys: Vec<WireKey>,
 }
 
-#[derive(Deserialize)]
-struct WireCreated {
-    apikey: WireCreatedKey,
-}
-
-#[derive(Deserialize)]
-struct WireCreatedKey {
-    #[serde(flatten)]
-    key: WireKey,
-    secret: String,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateBody<'a> {
@@ -335,12 +453,103 @@ struct CreateBody<'a> {
     expires_in: i64,
 }
 
-/// A 200 with one key, as read and whoami answer.
+/// A 200 with one key, as read answers.
 fn one_key(response: &Response, id: &str) -> Result<ApiKey> {
     if response.status != StatusCode::OK {
         return Err(error_from(response, &format!("API key {id}")));
     }
     parse::<WireOne>(SERVICE, response)?.apikey.into_api_key()
+}
+
+/// What a successful create answer held. The server answers `201 {"result":"created", apikey}`;
+/// the seed document shows `200 {"result":"success", apikey}` without `createdAt`. Either way
+/// (and in any other shape) an answer that carries a secret has made a key, so everything but the
+/// secret is read leniently and filled from the request where it is missing.
+struct CreateAnswer {
+    secret: SecretString,
+    key: ApiKey,
+}
+
+/// The result of reading a create answer: the key, or why not, with the id when known.
+enum Created {
+    Key(CreateAnswer),
+    Unreadable { id: Option<String> },
+}
+
+fn read_create_answer(response: &mut Response, sent: &CreateBody<'_>) -> Created {
+    let mut body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    response.wipe();
+    let apikey = body
+        .as_mut()
+        .and_then(|body| body.get_mut("apikey"))
+        .and_then(Value::as_object_mut);
+    let Some(apikey) = apikey else {
+        return Created::Unreadable { id: None };
+    };
+    let id = ["key", "id"]
+        .iter()
+        .find_map(|field| apikey.get(*field).and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned);
+    // Moved, not copied: the only copy of the secret becomes the SecretString.
+    let Some(Value::String(secret)) = apikey.remove("secret") else {
+        return Created::Unreadable { id };
+    };
+    let now = Utc::now();
+    let date = |field: &str| {
+        apikey
+            .get(field)
+            .and_then(Value::as_str)
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.with_timezone(&Utc))
+    };
+    let created_at = date("createdAt").unwrap_or(now);
+    let expires_at = date("expiresAt").unwrap_or(now + Duration::seconds(sent.expires_in));
+    let key = ApiKey {
+        id: id.unwrap_or_default(),
+        name: apikey
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(sent.name)
+            .to_owned(),
+        owner: apikey.get("userId").and_then(owner_of),
+        created_at,
+        expires_at: Some(expires_at),
+        status: KeyStatus::derive(false, Some(expires_at), now),
+        revoked_at: None,
+        revocation_reason: None,
+        last_used_at: None,
+        level: Some(
+            apikey
+                .get("level")
+                .and_then(Value::as_u64)
+                .and_then(|level| u8::try_from(level).ok())
+                .unwrap_or(sent.level),
+        ),
+        scopes: Vec::new(),
+        description: None,
+        metadata: None,
+        stub: None,
+    };
+    Created::Key(CreateAnswer {
+        secret: SecretString::from(secret),
+        key,
+    })
+}
+
+/// A create answer with no secret in it, after the server may have made a key: say so, with what
+/// to do.
+fn key_may_exist(status: StatusCode, id: Option<&str>, name: &str) -> Error {
+    let which = match id {
+        Some(id) => format!("key {id}"),
+        None => format!("a key named \"{name}\""),
+    };
+    Error::Backend(format!(
+        "FreeSewing answered the create (HTTP {}) in a way Keyward cannot read, and no secret \
+         came with it; {which} may exist on the server without its secret: list your keys and \
+         delete it (keyward keys revoke ID) before creating another",
+        status.as_u16()
+    ))
 }
 
 #[async_trait]
@@ -350,6 +559,8 @@ impl KeyBackend for FreeSewingBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
+        let (low, top) = LEVELS;
+        let high = self.known_cap().map_or(top, |cap| cap.clamp(low, top));
         Capabilities {
             server_search: false,
             server_paging: false,
@@ -358,7 +569,7 @@ impl KeyBackend for FreeSewingBackend {
             user_keys: true,
             org_keys: false,
             owner_is_label: false,
-            levels: Some(LEVELS),
+            levels: Some((low, high)),
             scopes: false,
             descriptions: false,
             revoke_reason: false,
@@ -373,6 +584,13 @@ impl KeyBackend for FreeSewingBackend {
             never_expires: false,
             names_kept_locally: false,
         }
+    }
+
+    /// Learns the role's level cap (one request), so that `levels` offers only what the server
+    /// will accept.
+    async fn refresh_capabilities(&self) -> Result<Capabilities> {
+        self.learn_role_cap().await?;
+        Ok(self.capabilities())
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
@@ -395,28 +613,38 @@ impl KeyBackend for FreeSewingBackend {
                 "FreeSewing keys have no description",
             ));
         }
+        let mut cap = self.known_cap();
+        // Above the user role's cap, learn the account's cap first (once) and refuse here rather
+        // than have the server refuse; if the server will not say, it judges.
+        if cap.is_none() && new.level.is_some_and(|level| level > USER_ROLE_LEVEL) {
+            check_level(new.level, None)?;
+            cap = self.learn_role_cap().await.ok().flatten();
+        }
         let body = CreateBody {
             name: &new.name,
-            level: check_level(new.level)?,
+            level: check_level(new.level, cap)?,
             expires_in: expires_in(new.expiration)?,
         };
         let request = Request::create(self.client.url(&["apikeys", self.suffix]), &body);
-        self.client
+        let (status, answer) = self
+            .client
             .call(request, |mut response| {
-                // The code answers 201 "created"; the docs show 200 "success". Both carry the key.
                 if !matches!(response.status.as_u16(), 200 | 201) {
-                    return Err(error_from(&response, "account"));
+                    return Err(error_with_cap(&response, "account", cap));
                 }
-                let created: Result<WireCreated> = parse(SERVICE, &response);
-                response.wipe();
-                let created = created?.apikey;
-                Ok(CreatedKey {
-                    key: created.key.into_api_key()?,
-                    secret: SecretString::from(created.secret),
-                })
+                Ok((response.status, read_create_answer(&mut response, &body)))
             })
-            .await
-            .inspect(|_| self.snapshots.created())
+            .await?;
+        self.snapshots.created();
+        match answer {
+            Created::Key(CreateAnswer { secret, mut key }) => {
+                if key.id.is_empty() {
+                    key.id = self.id_of_newest(&key.name).await.unwrap_or_default();
+                }
+                Ok(CreatedKey { key, secret })
+            }
+            Created::Unreadable { id } => Err(key_may_exist(status, id.as_deref(), &new.name)),
+        }
     }
 
     /// FreeSewing returns every key at once; filters, search, sort and paging happen here, on
@@ -433,11 +661,11 @@ impl KeyBackend for FreeSewingBackend {
         Ok(page_of_snapshot(&self.snapshot().await?, &query))
     }
 
-    /// The owners in the account's listing (the account itself, where it has keys).
     fn forget_cached(&self) {
         self.snapshots.created();
     }
 
+    /// The owners in the account's listing (the account itself, where it has keys).
     async fn owners(&self) -> Result<Vec<Subject>> {
         Ok(Snapshots::owners_of(&self.snapshot().await?))
     }
@@ -470,33 +698,34 @@ impl KeyBackend for FreeSewingBackend {
         Ok(key)
     }
 
-    /// Checks `KEY_ID:SECRET` with `GET /whoami/key`: 200 is valid (or expired, by its date), 401
-    /// is unknown.
+    /// Checks `KEY_ID:SECRET` in two steps. First the id is looked up with the profile's own
+    /// credential: an unknown id is `Unknown` at once, and is never sent in Basic auth, where it
+    /// would crash the real server. Then `GET /whoami/key` as the key checks the secret (200:
+    /// valid, or expired by its date, as the server lets expired keys in; 401: wrong secret), sent
+    /// once: a check that may have crashed the server is not repeated.
     async fn verify(&self, secret: &SecretString) -> Result<Verification> {
-        let (key_id, key_secret) = split_secret(secret.expose_secret())?;
-        let authorization = basic_auth(key_id, key_secret);
+        let (id, key_secret) = split_secret(secret.expose_secret())?;
+        let Ok(id) = key_id(id) else {
+            return Ok(Verification::Unknown);
+        };
+        let Some(key) = self.look_up(id).await? else {
+            return Ok(Verification::Unknown);
+        };
         let request = Request::get(self.client.url(&["whoami", "key"]))
-            .headers(authorization_header(&authorization)?)
-            .redact(key_secret);
-        let whoami = self
+            .headers(authorization_header(&basic_auth(id, key_secret))?)
+            .redact(key_secret)
+            .once(VERIFY_CLOSED);
+        let known = self
             .client
             .call(request, |response| match response.status {
-                StatusCode::OK => Ok(Some(parse::<WireOne>(SERVICE, &response)?.apikey)),
-                StatusCode::UNAUTHORIZED => Ok(None),
+                StatusCode::OK => Ok(true),
+                StatusCode::UNAUTHORIZED => Ok(false),
                 _ => Err(error_from(&response, "API key")),
             })
             .await?;
-        let Some(whoami) = whoami else {
+        if !known {
             return Ok(Verification::Unknown);
-        };
-        let key = if whoami.created_at.is_some() {
-            whoami.into_api_key()?
-        } else {
-            self.read_as(&whoami.key, &authorization, key_secret)
-                .await?
-        };
-        // The real server does not check expiry when authenticating, so an expired key can
-        // still answer 200.
+        }
         Ok(match key.status {
             KeyStatus::Expired => Verification::Expired(key),
             _ => Verification::Valid(key),
@@ -564,13 +793,99 @@ mod tests {
     }
 
     #[test]
-    fn levels_are_one_to_eight_and_required() {
-        assert_eq!(check_level(Some(1)).unwrap(), 1);
-        assert_eq!(check_level(Some(8)).unwrap(), 8);
-        for bad in [None, Some(0), Some(9)] {
-            let error = check_level(bad).unwrap_err();
+    fn levels_are_one_to_nine_capped_by_the_role_and_required() {
+        assert_eq!(check_level(Some(1), None).unwrap(), 1);
+        assert_eq!(check_level(Some(9), None).unwrap(), 9);
+        assert_eq!(check_level(Some(9), Some(9)).unwrap(), 9);
+        for bad in [None, Some(0), Some(10)] {
+            let error = check_level(bad, None).unwrap_err();
             assert_eq!(error.field(), Some("level"));
-            assert!(error.to_string().contains("1 to 8"), "{error}");
+            assert!(error.to_string().contains("1 to 9"), "{error}");
+        }
+        let capped = check_level(Some(5), Some(4)).unwrap_err();
+        assert_eq!(capped.field(), Some("level"));
+        assert!(capped.to_string().contains("up to level 4"), "{capped}");
+        assert_eq!(role_level("user"), Some(4));
+        assert_eq!(role_level("support"), Some(8));
+        assert_eq!(role_level("admin"), Some(9));
+        assert_eq!(role_level("emperor"), None);
+        let refused = invalid_input("keyLevelExceedsRoleLevel", Some(8));
+        assert!(refused.to_string().contains("up to level 8"), "{refused}");
+    }
+
+    fn sent() -> CreateBody<'static> {
+        CreateBody {
+            name: "CI",
+            level: 3,
+            expires_in: 3600,
+        }
+    }
+
+    #[test]
+    fn both_create_answer_shapes_yield_the_secret() {
+        let created = r#"{"result":"created","apikey":{"key":"k-1","secret":"s3cr3t-one",
+            "level":3,"createdAt":"2026-01-10T12:00:00.000Z","expiresAt":"2026-02-09T12:00:00.000Z",
+            "name":"CI","userId":61}}"#;
+        let Created::Key(answer) = read_create_answer(&mut response(201, created), &sent()) else {
+            panic!("not read")
+        };
+        assert_eq!(answer.secret.expose_secret(), "s3cr3t-one");
+        assert_eq!(answer.key.id, "k-1");
+        assert_eq!(
+            answer.key.created_at.to_rfc3339(),
+            "2026-01-10T12:00:00+00:00"
+        );
+        assert_eq!(answer.key.owner, Some(Subject::User("61".into())));
+
+        // The seed document's shape: "success" and no createdAt. Created is now.
+        let seed = r#"{"result":"success","apikey":{"key":"k-2","secret":"s3cr3t-two",
+            "level":3,"expiresAt":"2099-02-09T12:00:00.000Z","name":"CI","userId":61}}"#;
+        let before = Utc::now();
+        let Created::Key(answer) = read_create_answer(&mut response(200, seed), &sent()) else {
+            panic!("not read")
+        };
+        assert_eq!(answer.secret.expose_secret(), "s3cr3t-two");
+        assert!(answer.key.created_at >= before);
+        assert_eq!(answer.key.status, KeyStatus::Active);
+
+        // Only the secret and the id: everything else comes from what was sent.
+        let bare =
+            r#"{"apikey":{"key":"k-3","secret":"s3cr3t-3","expiresAt":"not a date","level":"x"}}"#;
+        let Created::Key(answer) = read_create_answer(&mut response(201, bare), &sent()) else {
+            panic!("not read")
+        };
+        assert_eq!(
+            (answer.key.name.as_str(), answer.key.level),
+            ("CI", Some(3))
+        );
+        assert!(answer.key.expires_at.unwrap() > Utc::now());
+    }
+
+    #[test]
+    fn create_answers_without_a_secret_say_a_key_may_exist() {
+        for (body, id) in [
+            ("<html>oops</html>", None),
+            (r#"{"result":"created"}"#, None),
+            (
+                r#"{"result":"created","apikey":{"key":"k-9"}}"#,
+                Some("k-9"),
+            ),
+        ] {
+            let Created::Unreadable { id: read } =
+                read_create_answer(&mut response(201, body), &sent())
+            else {
+                panic!("{body}")
+            };
+            assert_eq!(read.as_deref(), id);
+            let error = key_may_exist(StatusCode::CREATED, read.as_deref(), "CI");
+            let text = error.to_string();
+            assert!(
+                text.contains("may exist") && text.contains("delete"),
+                "{text}"
+            );
+            if let Some(id) = id {
+                assert!(text.contains(id), "{text}");
+            }
         }
     }
 

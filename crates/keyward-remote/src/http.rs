@@ -79,6 +79,10 @@ pub(crate) enum Retry {
     /// Creates. If the connection breaks after the request left, we cannot know whether the
     /// server acted, so we say so with this hint instead of risking a duplicate.
     Never { if_unsure: &'static str },
+    /// Checks that must not be repeated: a server may die on one (FreeSewing does on an unknown
+    /// key id), and a second try would only meet it dead. A connection the server closes without
+    /// answering is reported as exactly that, with this hint.
+    Once { if_closed: &'static str },
 }
 
 pub(crate) struct Request {
@@ -124,6 +128,12 @@ impl Request {
                 "the key may or may not have been created: check the list before trying again",
         };
         request
+    }
+
+    /// Sent at most once; see [`Retry::Once`].
+    pub(crate) fn once(mut self, if_closed: &'static str) -> Self {
+        self.retry = Retry::Once { if_closed };
+        self
     }
 
     pub(crate) fn query(mut self, pairs: &[(&str, String)]) -> Self {
@@ -282,7 +292,7 @@ impl Client {
         let policy = &self.options.retry;
         let attempts = match request.retry {
             Retry::Safe => policy.attempts.max(1),
-            Retry::Never { .. } => 1,
+            Retry::Never { .. } | Retry::Once { .. } => 1,
         };
         let mut attempt = 1;
         loop {
@@ -357,6 +367,11 @@ impl Client {
                 origin_and_path(&request.url),
                 seconds_text(self.options.request_timeout)
             )
+        } else if let Retry::Once { if_closed } = request.retry {
+            return Error::Network(format!(
+                "the server closed the connection to {} without answering; {if_closed}",
+                origin_and_path(&request.url)
+            ));
         } else {
             format!(
                 "the connection to {} broke before the answer was complete",
@@ -365,7 +380,7 @@ impl Client {
         };
         match request.retry {
             Retry::Never { if_unsure } => Error::Network(format!("{message}; {if_unsure}")),
-            Retry::Safe => Error::Network(message),
+            Retry::Safe | Retry::Once { .. } => Error::Network(message),
         }
     }
 }

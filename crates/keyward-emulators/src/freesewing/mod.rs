@@ -1,16 +1,21 @@
-//! FreeSewing's API keys (CONTRACTS.md §2): every route in a `/…/jwt` (Bearer JWT) and a `/…/key`
-//! (HTTP Basic `key:secret`) variant, `{result, …}` bodies, 401 as plain text from the auth layer,
-//! 404 with an empty body, ISO-8601 dates and integer user ids.
+//! FreeSewing's API keys as the real v3 backend (freesewing/freesewing `sites/backend`) serves them:
+//! every route in a `/…/jwt` (Bearer JWT) and a `/…/key` (HTTP Basic `key:secret`) variant,
+//! `{result, …}` bodies, 401 as plain text from the auth layer, 404 with an empty body, ISO-8601
+//! dates and integer user ids, and the server's warts: an unknown key id in Basic auth crashes it,
+//! expired keys still authenticate, `expiresIn` has no maximum. Each behaviour and its vendor file
+//! is listed in `docs/backends/freesewing.md`.
 
 mod jwt;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -20,6 +25,7 @@ use serde_json::{json, Value};
 
 use crate::http::{basic_credentials, bearer_token, json as respond, json_body, too_many_requests};
 use crate::seed::{SeedAccount, SeedOwner, SeedSpec};
+use crate::server::ConnectionKill;
 use crate::store::{random_bytes, random_hex, uuid_v4, Clock, KeyStore};
 use crate::Credentials;
 
@@ -34,28 +40,59 @@ pub struct FreeSewingCredentials {
     pub api_secret: String,
     /// A JWT of that user, for the `/…/jwt` routes; minted at start, valid for 7 days.
     pub jwt: String,
-    /// A user with role `admin` (level 8), who may act on other users' keys.
+    /// A user with role `admin` (level 9), who may act on other users' keys.
     pub admin_user_id: i64,
     pub admin_jwt: String,
+    /// A level-9 key of the admin.
+    pub admin_api_key: String,
+    pub admin_api_secret: String,
+    /// A user with role `support` (level 8).
+    pub support_user_id: i64,
+    pub support_jwt: String,
+}
+
+/// The switches for the real server's behaviours a test may want to turn off (or on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FreeSewingSwitches {
+    /// Basic auth with a key id that does not exist drops the connection unanswered and counts a
+    /// crash, as the real server's process dies there. On by default, like the real server; off,
+    /// such a request is a clean 401.
+    pub crash_on_unknown_key: bool,
+    /// Create answers `200 {"result":"success", apikey}` without `createdAt`, as the seed
+    /// document's example (and the older model) do, instead of `201 {"result":"created", …}`.
+    pub seed_shaped_create: bool,
+}
+
+impl Default for FreeSewingSwitches {
+    fn default() -> Self {
+        Self {
+            crash_on_unknown_key: true,
+            seed_shaped_create: false,
+        }
+    }
 }
 
 const API_KEY: &str = "508e97f2-4a06-4937-a294-6360217103f3";
 const API_SECRET: &str = "2d06ba09d08e709497fca38ee5ecbad9fe9869f1d6a331dd1257c5d88e6a5cd9";
+const ADMIN_API_KEY: &str = "9b1f3c2e-6d4a-4e8b-b7c1-0a2d4f6e8c93";
+const ADMIN_API_SECRET: &str = "7f3e9a1c5b2d8e4f6a0c1b3d5e7f9a2c4b6d8e0f1a3c5b7d9e2f4a6c8b0d1e3f";
 /// `aud` is `${api}/${instance}`; the real default instance is a start timestamp.
 const INSTANCE: &str = "emulator";
-/// Keys live at most 365 days (`config.apikeys.expiryMaxSeconds`), enforced here (see README).
-const MAX_EXPIRY_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 const JWT_LIFETIME_DAYS: i64 = 7;
 
-/// Valid key levels are 0..=8; the RBAC thresholds the routes use.
-const MAX_LEVEL: f64 = 8.0;
+/// Valid key levels are 0..=9 (`apikeys.levels` in sites/backend/src/config.mjs); the RBAC
+/// thresholds the routes use (sites/backend/src/utils/rbac.mjs with the role levels: readSome 1,
+/// user 4, admin 9).
+const MAX_LEVEL: f64 = 9.0;
 const READ_LEVEL: u8 = 1;
 const WRITE_LEVEL: u8 = 4;
-const ADMIN_LEVEL: u8 = 8;
+const ADMIN_LEVEL: u8 = 9;
 
+/// Roles and their levels, from packages/config/src/roles.mjs (`roles.levels`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
     User,
+    Support,
     Admin,
 }
 
@@ -63,6 +100,7 @@ impl Role {
     fn name(self) -> &'static str {
         match self {
             Role::User => "user",
+            Role::Support => "support",
             Role::Admin => "admin",
         }
     }
@@ -70,6 +108,7 @@ impl Role {
     fn level(self) -> u8 {
         match self {
             Role::User => 4,
+            Role::Support => 8,
             Role::Admin => ADMIN_LEVEL,
         }
     }
@@ -84,7 +123,7 @@ struct User {
     consent: i64,
 }
 
-const USERS: [User; 2] = [
+const USERS: [User; 3] = [
     User {
         id: 1,
         username: "ada",
@@ -96,6 +135,13 @@ const USERS: [User; 2] = [
         id: 2,
         username: "admin",
         role: Role::Admin,
+        status: 1,
+        consent: 1,
+    },
+    User {
+        id: 3,
+        username: "sam",
+        role: Role::Support,
         status: 1,
         consent: 1,
     },
@@ -137,6 +183,9 @@ pub(crate) struct FreeSewing {
     audience: String,
     issuer: String,
     keys: Mutex<KeyStore<ApiKey>>,
+    switches: Mutex<FreeSewingSwitches>,
+    /// Requests that would have crashed the real server.
+    crashes: AtomicU64,
 }
 
 impl FreeSewing {
@@ -150,31 +199,74 @@ impl FreeSewing {
                 jwt: String::new(),
                 admin_user_id: USERS[1].id,
                 admin_jwt: String::new(),
+                admin_api_key: ADMIN_API_KEY.to_owned(),
+                admin_api_secret: ADMIN_API_SECRET.to_owned(),
+                support_user_id: USERS[2].id,
+                support_jwt: String::new(),
             }),
             clock,
             jwt_key: random_bytes(32),
             audience: format!("{base_url}/{INSTANCE}"),
             issuer: base_url.to_owned(),
             keys: Mutex::new(KeyStore::default()),
+            switches: Mutex::new(FreeSewingSwitches::default()),
+            crashes: AtomicU64::new(0),
         };
         let now = fs.clock.now();
-        let (jwt, admin_jwt) = (fs.mint_jwt(&USERS[0], now), fs.mint_jwt(&USERS[1], now));
+        let jwts = USERS.map(|user| fs.mint_jwt(&user, now));
         if let Credentials::FreeSewing(credentials) = &mut fs.credentials {
+            let [jwt, admin_jwt, support_jwt] = jwts;
             credentials.jwt = jwt;
             credentials.admin_jwt = admin_jwt;
+            credentials.support_jwt = support_jwt;
         }
-        let seeded_key = ApiKey {
-            id: API_KEY.to_owned(),
-            name: "Seeded key".to_owned(),
-            level: Role::User.level(),
-            created_at: now,
-            expires_at: now + chrono::Duration::days(365),
-            user_id: USERS[0].id,
-            calls: 0,
-            last_seen: None,
-        };
-        fs.keys().insert(API_KEY, API_SECRET, seeded_key);
+        let mut keys = fs.keys();
+        for (id, secret, name, user) in [
+            (API_KEY, API_SECRET, "Seeded key", &USERS[0]),
+            (
+                ADMIN_API_KEY,
+                ADMIN_API_SECRET,
+                "Seeded admin key",
+                &USERS[1],
+            ),
+        ] {
+            let key = ApiKey {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                level: user.role.level(),
+                created_at: now,
+                expires_at: now + chrono::Duration::days(365),
+                user_id: user.id,
+                calls: 0,
+                last_seen: None,
+            };
+            keys.insert(id, secret, key);
+        }
+        drop(keys);
         fs
+    }
+
+    pub(crate) fn switches(&self) -> FreeSewingSwitches {
+        *self
+            .switches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn set_switches(&self, switches: FreeSewingSwitches) {
+        *self
+            .switches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = switches;
+    }
+
+    /// Requests that would have crashed the real server since start (or the last reset).
+    pub(crate) fn crashes(&self) -> u64 {
+        self.crashes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn reset_crashes(&self) {
+        self.crashes.store(0, Ordering::Relaxed);
     }
 
     fn mint_jwt(&self, user: &User, now: DateTime<Utc>) -> String {
@@ -192,15 +284,25 @@ impl FreeSewing {
     }
 
     pub(crate) fn router(self: Arc<Self>) -> Router {
-        Router::new()
-            .route("/apikeys/jwt", get(list::<Jwt>).post(create::<Jwt>))
+        // The routes passport guards with its Basic strategy, where an unknown key id crashes.
+        let basic = Router::new()
             .route("/apikeys/key", get(list::<Basic>).post(create::<Basic>))
-            .route("/apikeys/{id}/jwt", get(read::<Jwt>).delete(remove::<Jwt>))
             .route(
                 "/apikeys/{id}/key",
                 get(read::<Basic>).delete(remove::<Basic>),
             )
             .route("/whoami/key", get(whoami))
+            .route("/account/key", get(account::<Basic>))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crash_on_unknown_key,
+            ));
+        Router::new()
+            .route("/apikeys/jwt", get(list::<Jwt>).post(create::<Jwt>))
+            .route("/apikeys/{id}/jwt", get(read::<Jwt>).delete(remove::<Jwt>))
+            .route("/whoami/jwt", get(account::<Jwt>))
+            .route("/account/jwt", get(account::<Jwt>))
+            .merge(basic)
             .fallback(|| async { not_found() })
             .with_state(self)
     }
@@ -272,7 +374,9 @@ impl FreeSewing {
         })
     }
 
-    /// Basic `key:secret`. Unlike the real server, unknown and expired keys get a clean 401 (README).
+    /// Basic `key:secret`. Like the real server (sites/backend/src/middleware.mjs: the Basic
+    /// strategy checks the secret, `aud` and the user, never `expiresAt`), an expired key still
+    /// gets in. An unknown id only reaches here with the crash switch off (then: a clean 401).
     fn authenticate_basic(&self, headers: &HeaderMap) -> Result<Caller, Response> {
         let (id, secret) = basic_credentials(headers).ok_or_else(unauthorized_basic)?;
         let now = self.clock.now();
@@ -281,9 +385,7 @@ impl FreeSewing {
             return Err(unauthorized_basic());
         }
         let key = keys.get_mut(&id).ok_or_else(unauthorized_basic)?;
-        let user = find_user(key.user_id)
-            .filter(|_| key.expires_at > now)
-            .ok_or_else(unauthorized_basic)?;
+        let user = find_user(key.user_id).ok_or_else(unauthorized_basic)?;
         key.calls += 1;
         key.last_seen = Some(now);
         Ok(Caller {
@@ -314,6 +416,31 @@ impl Scheme for Basic {
     fn authenticate(fs: &FreeSewing, headers: &HeaderMap) -> Result<Caller, Response> {
         fs.authenticate_basic(headers)
     }
+}
+
+/// The real server's crash: its Basic strategy (sites/backend/src/middleware.mjs) calls
+/// `ApikeyModel.verify` (sites/backend/src/models/apikey.mjs), which reads the record and then
+/// uses `this.record.secret` without a null check. For an unknown id that throws inside an async
+/// passport callback; nothing catches it, the process exits and the client gets an empty reply.
+/// Here the connection is closed unanswered and a crash is counted; the emulator itself lives on.
+async fn crash_on_unknown_key(
+    State(fs): State<Arc<FreeSewing>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let unknown = basic_credentials(request.headers())
+        .is_some_and(|(id, _)| fs.switches().crash_on_unknown_key && fs.keys().get(&id).is_none());
+    if !unknown {
+        return next.run(request).await;
+    }
+    fs.crashes.fetch_add(1, Ordering::Relaxed);
+    request
+        .extensions()
+        .get::<ConnectionKill>()
+        .expect("server::serve_connection inserts a ConnectionKill into every request")
+        .kill();
+    // The connection task drops the connection; nothing is ever answered.
+    std::future::pending().await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,7 +514,9 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-/// The validation order and codes of CONTRACTS.md §2.4, each a 400.
+/// The validation order and codes of `ApikeyModel.create` (sites/backend/src/models/apikey.mjs),
+/// each a 400. `expiresIn` has no maximum: the code compares with `config.apikeys.maxExpirySeconds`,
+/// which the config never defines (it has `expiryMaxSeconds`), so `x > undefined` is always false.
 fn validate_create(body: &[u8], caller: &Caller) -> Result<(String, u8, f64), Response> {
     let bad = |code| error(StatusCode::BAD_REQUEST, code);
     let object = match json_body(body) {
@@ -405,11 +534,9 @@ fn validate_create(body: &[u8], caller: &Caller) -> Result<(String, u8, f64), Re
     let expires_in = expires_in
         .as_f64()
         .ok_or_else(|| bad("expiresIsNotNumeric"))?;
-    if expires_in > MAX_EXPIRY_SECONDS {
-        return Err(bad("expiresIsHigherThanMaximum"));
-    }
     let level = level as u8;
-    // The real check compares to the user's role, not to the calling key's level.
+    // The real check compares to the user's role (`config.roles.levels[user.role]`), not to the
+    // calling key's level.
     if level > caller.user.role.level() {
         return Err(bad("keyLevelExceedsRoleLevel"));
     }
@@ -428,32 +555,45 @@ async fn create<S: Scheme>(
     let caller = S::authenticate(&fs, &headers)?;
     let (name, level, expires_in) = validate_create(&body, &caller)?;
     let now = fs.clock.now();
+    // With no maximum, a huge `expiresIn` makes an invalid JS Date, which the database refuses.
+    let expires_at = chrono::Duration::try_milliseconds((expires_in * 1000.0) as i64)
+        .and_then(|lifetime| now.checked_add_signed(lifetime))
+        .filter(|at| at.timestamp().abs() < 8_640_000_000_000)
+        .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "createApikeyFailed"))?;
     let key = ApiKey {
         id: uuid_v4(),
         name,
         level,
         created_at: now,
-        expires_at: now + chrono::Duration::milliseconds((expires_in * 1000.0) as i64),
+        expires_at,
         user_id: caller.user.id,
         calls: 0,
         last_seen: None,
     };
     let secret = random_hex(32);
-    let body = json!({
-        "result": "created",
-        "apikey": {
-            "key": key.id,
-            "secret": secret,
-            "level": key.level,
-            "createdAt": iso(key.created_at),
-            "expiresAt": iso(key.expires_at),
-            "name": key.name,
-            "userId": key.user_id,
-        },
+    let mut apikey = json!({
+        "key": key.id,
+        "secret": secret,
+        "level": key.level,
+        "createdAt": iso(key.created_at),
+        "expiresAt": iso(key.expires_at),
+        "name": key.name,
+        "userId": key.user_id,
     });
+    // The v3 model answers 201 "created" (tests/apikey.mjs asserts it); the seed document and
+    // the older model answer 200 "success" without `createdAt`.
+    let (status, result) = if fs.switches().seed_shaped_create {
+        apikey.as_object_mut().map(|key| key.remove("createdAt"));
+        (StatusCode::OK, "success")
+    } else {
+        (StatusCode::CREATED, "created")
+    };
     let id = key.id.clone();
     fs.keys().insert(&id, &secret, key);
-    Ok(respond(StatusCode::CREATED, body))
+    Ok(respond(
+        status,
+        json!({ "result": result, "apikey": apikey }),
+    ))
 }
 
 /// All of the caller's keys, expired ones included; no paging, no search.
@@ -555,5 +695,27 @@ async fn whoami(State(fs): State<Arc<FreeSewing>>, headers: HeaderMap) -> Reply 
     Ok(respond(
         StatusCode::OK,
         json!({ "result": "success", "apikey": apikey }),
+    ))
+}
+
+/// `GET /whoami/jwt`, `/account/jwt`, `/account/key` (sites/backend/src/routes/users.mjs ->
+/// `UserModel.guardedRead`): readSome (level ≥ 1) first, then the account, with its `role`. The
+/// real account has many more fields; these are the ones a key manager needs.
+async fn account<S: Scheme>(State(fs): State<Arc<FreeSewing>>, headers: HeaderMap) -> Reply {
+    let caller = S::authenticate(&fs, &headers)?;
+    if caller.level < READ_LEVEL {
+        return Err(forbidden());
+    }
+    let user = caller.user;
+    let account = json!({
+        "id": user.id,
+        "username": user.username,
+        "role": user.role.name(),
+        "status": user.status,
+        "consent": user.consent,
+    });
+    Ok(respond(
+        StatusCode::OK,
+        json!({ "result": "success", "account": account }),
     ))
 }

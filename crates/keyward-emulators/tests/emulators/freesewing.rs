@@ -1,9 +1,9 @@
-//! FreeSewing (CONTRACTS.md §2.9).
+//! FreeSewing, as the real v3 server behaves (docs/backends/freesewing.md), warts included.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use keyward_emulators::{Flavor, FreeSewingCredentials};
+use keyward_emulators::{Flavor, FreeSewingCredentials, FreeSewingSwitches};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 
@@ -156,7 +156,7 @@ async fn create_validates_in_the_documented_order() {
             "levelNotNumeric",
         ),
         (
-            json!({ "name": "k", "level": 9, "expiresIn": day }),
+            json!({ "name": "k", "level": 10, "expiresIn": day }),
             "invalidLevel",
         ),
         (
@@ -177,10 +177,6 @@ async fn create_validates_in_the_documented_order() {
             "expiresIsNotNumeric",
         ),
         (
-            json!({ "name": "k", "level": 1, "expiresIn": 366 * day }),
-            "expiresIsHigherThanMaximum",
-        ),
-        (
             json!({ "name": "k", "level": 5, "expiresIn": day }),
             "keyLevelExceedsRoleLevel",
         ),
@@ -192,20 +188,40 @@ async fn create_validates_in_the_documented_order() {
     }
     let empty = send(f.request(Method::POST, "/apikeys", &f.user())).await;
     fs_error(&empty, 400, "postBodyMissing");
-    let at_maximum = f
+    // No maximum lifetime: the real check reads a config key that does not exist.
+    let ten_years = f
         .create(
             &f.user(),
-            json!({ "name": "k", "level": 4, "expiresIn": 365 * day }),
+            json!({ "name": "k", "level": 4, "expiresIn": 3650 * day }),
         )
         .await;
-    assert_eq!(at_maximum.status, 201);
-    let admin = f
+    assert_eq!(ten_years.status, 201, "{}", ten_years.text);
+    // Role caps: support 8, admin 9.
+    for (jwt, cap) in [(&f.creds.support_jwt, 8), (&f.creds.admin_jwt, 9)] {
+        let top = f
+            .create(
+                &Auth::Jwt(jwt),
+                json!({ "name": "k", "level": cap, "expiresIn": day }),
+            )
+            .await;
+        assert_eq!(top.status, 201, "{}", top.text);
+        if cap < 9 {
+            let above = f
+                .create(
+                    &Auth::Jwt(jwt),
+                    json!({ "name": "k", "level": cap + 1, "expiresIn": day }),
+                )
+                .await;
+            fs_error(&above, 400, "keyLevelExceedsRoleLevel");
+        }
+    }
+    let admin_key = f
         .create(
-            &Auth::Jwt(&f.creds.admin_jwt),
-            json!({ "name": "k", "level": 8, "expiresIn": day }),
+            &Auth::Key(&f.creds.admin_api_key, &f.creds.admin_api_secret),
+            json!({ "name": "k", "level": 9, "expiresIn": day }),
         )
         .await;
-    assert_eq!(admin.status, 201, "{}", admin.text);
+    assert_eq!(admin_key.status, 201, "{}", admin_key.text);
 }
 
 #[tokio::test]
@@ -232,9 +248,6 @@ async fn bad_credentials_are_401_plain_text() {
             .get(f.h.url("/whoami/key"))
             .basic_auth(&f.creds.api_key, Some("wrong")),
         f.h.http
-            .get(f.h.url("/whoami/key"))
-            .basic_auth(unknown_id, Some(&f.creds.api_secret)),
-        f.h.http
             .get(f.h.url("/apikeys/key"))
             .bearer_auth(&f.creds.jwt),
     ];
@@ -259,10 +272,162 @@ async fn bad_credentials_are_401_plain_text() {
         assert_eq!((reply.status, reply.text.as_str()), (401, "Unauthorized"));
         assert!(reply.header("www-authenticate").is_none());
     }
+    // An unknown key id is a clean 401 only with the crash switch off (see the next test).
+    f.h.emulator.set_freesewing_switches(FreeSewingSwitches {
+        crash_on_unknown_key: false,
+        ..FreeSewingSwitches::default()
+    });
+    let unknown = send(
+        f.h.http
+            .get(f.h.url("/whoami/key"))
+            .basic_auth(unknown_id, Some(&f.creds.api_secret)),
+    )
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.text.as_str()),
+        (401, "Unauthorized")
+    );
+    assert_eq!(f.h.emulator.crashes(), 0);
 }
 
 #[tokio::test]
-async fn expired_keys_and_jwts_are_refused() {
+async fn an_unknown_key_id_in_basic_auth_crashes_the_server() {
+    let f = FreeSewing::start().await;
+    assert!(
+        f.h.emulator
+            .freesewing_switches()
+            .unwrap()
+            .crash_on_unknown_key
+    );
+    let unknown_id = "00000000-0000-4000-8000-000000000000";
+    // Whatever the secret, on every Basic route: the connection closes with an empty reply.
+    for path in [
+        "/whoami/key",
+        "/apikeys/key",
+        "/account/key",
+        &format!("/apikeys/{}/key", f.creds.api_key),
+    ] {
+        let error =
+            f.h.http
+                .get(f.h.url(path))
+                .basic_auth(unknown_id, Some("whatever"))
+                .send()
+                .await
+                .expect_err("no answer");
+        assert!(
+            !error.is_timeout() && !error.is_connect(),
+            "{path}: {error:?}"
+        );
+    }
+    // A Bearer route ignores Basic auth (401), and a known id with a wrong secret is a 401.
+    let jwt_route = send(
+        f.h.http
+            .get(f.h.url("/apikeys/jwt"))
+            .basic_auth(unknown_id, Some("whatever")),
+    )
+    .await;
+    assert_eq!(jwt_route.status, 401);
+    let wrong = send(
+        f.h.http
+            .get(f.h.url("/whoami/key"))
+            .basic_auth(&f.creds.api_key, Some("wrong")),
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(f.h.emulator.crashes(), 4);
+
+    // The admin routes report the crashes and switch the fault.
+    let stats = send(f.h.http.get(f.h.url("/__emulator/stats")))
+        .await
+        .json();
+    assert_eq!(stats["crashes"], 4);
+    let switches = send(f.h.http.get(f.h.url("/__emulator/freesewing")))
+        .await
+        .json();
+    assert_eq!(
+        switches,
+        json!({ "crash_on_unknown_key": true, "seed_shaped_create": false, "crashes": 4 })
+    );
+    let off = send(
+        f.h.http
+            .put(f.h.url("/__emulator/freesewing"))
+            .json(&json!({ "crash_on_unknown_key": false })),
+    )
+    .await
+    .json();
+    assert_eq!(off["crash_on_unknown_key"], false);
+    assert_eq!(
+        send(
+            f.h.http
+                .get(f.h.url("/whoami/key"))
+                .basic_auth(unknown_id, Some("x"))
+        )
+        .await
+        .status,
+        401
+    );
+    let typo = send(
+        f.h.http
+            .put(f.h.url("/__emulator/freesewing"))
+            .json(&json!({ "crash_on_unknown": false })),
+    )
+    .await;
+    assert_eq!(typo.status, 400);
+    send(f.h.http.post(f.h.url("/__emulator/stats/reset"))).await;
+    assert_eq!(f.h.emulator.crashes(), 0);
+}
+
+#[tokio::test]
+async fn create_can_answer_in_the_seed_documents_shape() {
+    let f = FreeSewing::start().await;
+    f.h.emulator.set_freesewing_switches(FreeSewingSwitches {
+        seed_shaped_create: true,
+        ..FreeSewingSwitches::default()
+    });
+    let reply = f
+        .create(
+            &f.user(),
+            json!({ "name": "seeded", "level": 2, "expiresIn": 3600 }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let body = reply.json();
+    assert_eq!(body["result"], "success");
+    let key = &body["apikey"];
+    assert!(key.get("createdAt").is_none(), "{key}");
+    assert!(is_lower_hex(key["secret"].as_str().unwrap(), 64));
+    for field in ["key", "level", "expiresAt", "name", "userId"] {
+        assert!(!key[field].is_null(), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn the_account_routes_answer_the_role() {
+    let f = FreeSewing::start().await;
+    for (auth, path, role) in [
+        (f.user(), "/whoami", "user"),
+        (f.user(), "/account", "user"),
+        (Auth::Jwt(&f.creds.support_jwt), "/whoami", "support"),
+        (Auth::Jwt(&f.creds.admin_jwt), "/whoami", "admin"),
+        (f.seeded_key(), "/account", "user"),
+        (
+            Auth::Key(&f.creds.admin_api_key, &f.creds.admin_api_secret),
+            "/account",
+            "admin",
+        ),
+    ] {
+        let reply = send(f.request(Method::GET, path, &auth)).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        let body = reply.json();
+        assert_eq!(
+            (body["result"].as_str(), body["account"]["role"].as_str()),
+            (Some("success"), Some(role))
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_keys_still_authenticate_and_expired_jwts_are_refused() {
     let f = FreeSewing::start().await;
     let (id, secret) = f.create_key(2, 1).await;
     assert_eq!(
@@ -271,12 +436,12 @@ async fn expired_keys_and_jwts_are_refused() {
             .status,
         200
     );
+    // The real Basic strategy never looks at expiresAt.
     f.h.emulator.advance_clock(Duration::from_secs(2));
-    assert_eq!(
-        send(f.request(Method::GET, "/whoami", &Auth::Key(&id, &secret)))
-            .await
-            .status,
-        401
+    let expired = send(f.request(Method::GET, "/whoami", &Auth::Key(&id, &secret))).await;
+    assert_eq!(expired.status, 200, "{}", expired.text);
+    assert!(
+        date(&expired.json()["apikey"]["expiresAt"]) < Utc::now() + chrono::Duration::seconds(2)
     );
     // Expired keys are still listed.
     let list = send(f.request(Method::GET, "/apikeys", &f.user()))
@@ -353,7 +518,7 @@ async fn read_checks_level_existence_then_ownership() {
     let admins_key = f
         .create(
             &admin,
-            json!({ "name": "admin key", "level": 8, "expiresIn": 3600 }),
+            json!({ "name": "admin key", "level": 9, "expiresIn": 3600 }),
         )
         .await
         .json()["apikey"]["key"]
