@@ -200,7 +200,8 @@ impl Clerk {
             .route("/api_keys/{id}", get(read).patch(update).delete(remove))
             .route("/api_keys/{id}/revoke", post(revoke))
             .route("/api_keys/{id}/secret", get(secret));
-        // The SDK calls `/api_keys` (versioned by header); the OpenAPI server is `/v1`.
+        // `@clerk/backend` calls `/api_keys`, versioned by header (clerk/javascript
+        // `packages/backend/src/api/factory.ts`, `skipApiVersionInUrl`); the OpenAPI server is `/v1`.
         Router::new()
             .merge(routes.clone())
             .nest("/v1", routes)
@@ -308,6 +309,8 @@ fn new_secret() -> String {
 // ---------------------------------------------------------------------------------------------
 // Error bodies
 
+/// `{"errors":[…],"clerk_trace_id"}` (bapi spec error schemas; clerk/javascript
+/// `packages/backend/src/api/request.ts` `parseErrors`).
 fn error(
     status: StatusCode,
     code: &str,
@@ -384,7 +387,7 @@ async fn unknown_route() -> Response {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Request validation (CONTRACTS.md §3.2)
+// Request validation: clerk/openapi-specs `bapi/2026-05-12.yml` (schemas of `/api_keys…`)
 
 /// `\w{27}`: ASCII letters, digits and `_`, as in the spec's regexes.
 fn is_word27(text: &str) -> bool {
@@ -703,6 +706,8 @@ fn bounded(
     }
 }
 
+/// `{data, total_count}`, newest first (bapi spec `GET /api_keys`; clerk/javascript
+/// `packages/backend/src/api/resources/Deserializer.ts` reads exactly these two fields).
 async fn list(
     State(clerk): State<Arc<Clerk>>,
     headers: HeaderMap,
@@ -826,6 +831,7 @@ async fn update(
     Ok(respond(StatusCode::OK, key.to_json(now)))
 }
 
+/// Deletes for good: `{id, object, deleted}` (bapi spec `DELETE /api_keys/{apiKeyID}`).
 async fn remove(
     State(clerk): State<Arc<Clerk>>,
     headers: HeaderMap,
@@ -840,6 +846,8 @@ async fn remove(
     ))
 }
 
+/// `{revocation_reason: string|null}`; `@clerk/backend` always sends it, `null` without a reason
+/// (clerk/javascript `packages/backend/src/api/endpoints/APIKeysApi.ts` `revoke`).
 async fn revoke(
     State(clerk): State<Arc<Clerk>>,
     headers: HeaderMap,
@@ -882,6 +890,8 @@ async fn secret(
     Ok(respond(StatusCode::OK, json!({ "secret": key.secret })))
 }
 
+/// 404 for an unknown, revoked or expired secret (bapi spec `verifyApiKey`), which
+/// clerk/javascript `packages/backend/src/tokens/verify.ts` reads as "API key not found".
 async fn verify(State(clerk): State<Arc<Clerk>>, headers: HeaderMap, body: Bytes) -> Reply {
     clerk.authenticate_instance(&headers)?;
     let object = object_body(&body, &["secret"])?;
