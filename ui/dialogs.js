@@ -68,6 +68,8 @@ export class CreateDialog {
     }
     show($('#key-scopes-field'), capabilities.scopes);
     show($('#key-description-field'), capabilities.descriptions);
+    // Where the name lives, when the server keeps none (PropelAuth's frontend API).
+    show($('#key-name-kept-here'), !!capabilities.names_kept_locally);
   }
 
   open() {
