@@ -32,7 +32,6 @@ fn main() {
             "copy_saved_secret",
             "clear_clipboard",
             "clipboard_state",
-            "saved_secret_ids",
             "get_settings",
             "save_settings",
         ]),

@@ -31,6 +31,8 @@ export async function listen(event, handler) {
 export const appInfo = () => invoke('app_info', {});
 
 // Keys
+/** Resolves to a page {items, page, limit, total, has_more, marks_error}; each item is a key with
+ * `saved_in_keychain` (from the saved-secret index, joined in Rust: no second call). */
 export const listKeys = (query) => invoke('list_keys', { query });
 export const getKey = (id) => invoke('get_key', { id });
 /** The next listing reads the server again (a remote backend keeps a short-lived snapshot). */
@@ -48,8 +50,9 @@ export const listOwners = () => invoke('list_owners', {});
 /** Resolves to {count, single_name, recently_used, names}: what `selection` would revoke. */
 export const revokePreview = (selection) => invoke('revoke_preview', { selection });
 /**
- * Resolves to {outcomes: [{id, status, key?, error?, attempts}], revoked, failed, untouched,
- * forgotten, keychain_error}; meanwhile Rust emits `revoke-progress` events
+ * Resolves to {outcomes: [{id, status, key?, error?, attempts, already_revoked, forgotten?,
+ * forget_error?}], revoked, failed, untouched, already_revoked, forgotten, keychain_error,
+ * activity_error}; meanwhile Rust emits `revoke-progress` events
  * ({job, total, done, revoked, failed, last}) tagged with `job`, a number the caller picks.
  */
 export const revokeKeys = (selection, reason, forgetSaved, job, names) =>
@@ -86,7 +89,6 @@ export const forgetNewSecret = (keyId) => invoke('forget_new_secret', { keyId })
 export const copySavedSecret = (keyId) => invoke('copy_saved_secret', { keyId });
 export const clearClipboard = () => invoke('clear_clipboard', {});
 export const clipboardState = () => invoke('clipboard_state', {});
-export const savedSecretIds = () => invoke('saved_secret_ids', {});
 
 // Settings: the clipboard countdown ({clipboard_clear_seconds}), kept in the config file.
 export const getSettings = () => invoke('get_settings', {});

@@ -56,7 +56,8 @@ export class KeysTable {
 
     this.cache = new PageCache({
       pageSize: PAGE_SIZE,
-      fetchPage: (page) => api.listKeys(this.listQuery(page)),
+      // Each key comes with its saved-in-keychain mark (joined in Rust): one call per page.
+      fetchPage: (page) => api.listKeys(this.listQuery(page)).then((data) => this.noteSaved(data)),
       onChange: () => this.dataChanged(),
       onError: (error) => this.showListError(error),
     });
@@ -286,10 +287,17 @@ export class KeysTable {
     return [...this.selection.ids].some((id) => this.saved.has(id));
   }
 
-  /** Re-reads which keys have a saved secret and repaints the rows. */
-  async refreshSaved() {
-    this.saved = await savedIds();
-    this.repaintAll();
+  /** Keeps the saved-in-keychain marks of a page that arrived; repaints if any changed. */
+  noteSaved(data) {
+    let changed = false;
+    for (const key of data.items) {
+      if (key.saved_in_keychain === this.saved.has(key.id)) continue;
+      if (key.saved_in_keychain) this.saved.add(key.id);
+      else this.saved.delete(key.id);
+      changed = true;
+    }
+    if (changed) queueMicrotask(() => this.repaintAll());
+    return data;
   }
 
   isFiltered() {
@@ -356,7 +364,6 @@ export class KeysTable {
   load() {
     this.cache.reset();
     this.loading = true;
-    this.loadSaved();
     this.queryText = this.filters.search;
     window.__keyward.lastQuery = { query: this.queryText, at: performance.now() };
     this.table.setAttribute('aria-busy', 'true');
@@ -368,17 +375,9 @@ export class KeysTable {
   refresh() {
     this.cache.refresh();
     this.loading = true;
-    this.loadSaved();
     this.table.setAttribute('aria-busy', 'true');
     this.render();
     return this.whenReady();
-  }
-
-  async loadSaved() {
-    const saved = await savedIds();
-    const changed = saved.size !== this.saved.size || [...saved].some((id) => !this.saved.has(id));
-    this.saved = saved;
-    if (changed) this.repaintAll();
   }
 
   whenReady() {
@@ -757,14 +756,3 @@ export class KeysTable {
     }
   }
 }
-
-/** The ids of the active profile's keys with a saved secret; none when that cannot be read. */
-async function savedIds() {
-  try {
-    return new Set(await api.savedSecretIds());
-  } catch {
-    return new Set();
-  }
-}
-
-export { savedIds };

@@ -341,6 +341,13 @@ export class ProfilesDialog {
       await this.refreshList(saved.profiles);
       this.fill((await api.profileForm(spec.name)).spec);
       this.showCredential(saved.credential, saved.credential_source_error);
+      const rejected = saved.credential_check && !saved.credential_check.accepted;
+      if (rejected) {
+        // Saved, but the server said no (checked by listing one page, as the CLI does).
+        const status = $('#pf-credential-status');
+        status.textContent = 'Stored in the OS keychain, but the server did not accept it.';
+        status.dataset.state = 'error';
+      }
       if (saved.credential_error) {
         this.fieldError({ ...saved.credential_error, field: 'credential' });
       } else {

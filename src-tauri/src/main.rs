@@ -3,16 +3,11 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
-mod expiry;
-mod export;
+mod host;
 mod jobs;
 mod notifier;
-mod records;
-mod selection;
 mod signin;
 mod state;
-#[cfg(test)]
-mod test_support;
 
 use state::AppState;
 use tauri::{Emitter, Manager, RunEvent, WindowEvent};
@@ -70,7 +65,6 @@ fn main() {
             commands::secrets::copy_saved_secret,
             commands::secrets::clear_clipboard,
             commands::secrets::clipboard_state,
-            commands::secrets::saved_secret_ids,
             commands::settings::get_settings,
             commands::settings::save_settings,
         ])

@@ -1,16 +1,16 @@
 //! The background expiry notifier: shortly after start and then every hour, keys expiring within
 //! 7 days on any profile get a desktop notification, at most once per key per day (the claims
 //! are kept in the activity log, so a restart does not repeat them). What to notify is decided
-//! in [`crate::expiry`]; this is the Tauri glue.
+//! in `keyward_ops::expiry`; this is the Tauri glue.
 //!
 //! Everything here is best effort: a profile that cannot be opened, a log that cannot be written
 //! or a desktop without a notification server costs a line on stderr (an error code and message,
 //! never a secret: keyward errors carry none) and nothing else. The keychain is asked at most once
 //! per run for profiles the window has not opened (see `KeptBackends`).
 
-use crate::expiry::{self, KeptBackends, NOTIFY_WITHIN_DAYS};
 use crate::state::AppState;
 use keyward_core::{Error, Result};
+use keyward_ops::expiry::{self, KeptBackends, NOTIFY_WITHIN_DAYS};
 use keyward_profiles::{Config, Paths};
 use std::sync::Arc;
 use std::time::Duration;

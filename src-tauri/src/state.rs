@@ -4,19 +4,18 @@
 
 use crate::jobs::RevokeJobs;
 use futures::future::{BoxFuture, FutureExt, Shared};
-use keyward_core::{Error, KeyBackend, Result};
+use keyward_core::{Capabilities, Error, KeyBackend, Result};
 use keyward_local::ActivityLog;
-use keyward_profiles::{Config, Paths, Profile, ProfileSummary};
+use keyward_ops::settings::{clear_after_env, CLEAR_AFTER_ENV};
+use keyward_ops::AskOnce;
+use keyward_profiles::{Config, CredentialStore, Paths, Profile, ProfileSummary};
+use keyward_remote::HttpOptions;
 use keyward_vault::{Keychain, SafeClipboard, SavedSecretIndex, DEFAULT_CLEAR_AFTER};
 use secrecy::SecretString;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-/// Overrides the clipboard countdown (whole seconds), read once at startup; the same variable
-/// as the CLI's. Zero (the CLI's "leave it") is ignored: the app always clears. Without it the
-/// config file's `clipboard_clear_seconds` is used, else 20 s; saving Settings replaces it live.
-pub const CLEAR_AFTER_ENV: &str = "KEYWARD_CLEAR_AFTER";
 
 /// How long the secret of a new key stays available to "Copy" and "Save to keychain" when the
 /// show-once panel is not closed (it is forgotten at once when the panel closes).
@@ -28,6 +27,12 @@ pub struct Session {
     /// The backend, or why it could not be opened (e.g. no credential yet). The window still
     /// shows the profile, so the user can fix it from the profile editor.
     backend: Result<Arc<dyn KeyBackend>>,
+    /// The same profile opened for bulk revokes (`keyward_ops::revoke::bulk_http`: a rate limit
+    /// pauses every worker instead of one request waiting on its own). The local store has no
+    /// HTTP: there it is the same backend.
+    bulk: Result<Arc<dyn KeyBackend>>,
+    /// What the backend can do, learned once after opening (`keyward_ops::capabilities::learn`).
+    pub capabilities: Option<Capabilities>,
 }
 
 impl Session {
@@ -38,16 +43,51 @@ impl Session {
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
         let profile: &Profile = config.profile(name)?;
-        let backend = profile.open_backend(&paths, keychain);
         let summary = profile.summary(&paths, profile.name == config.default_profile);
-        Ok(Session {
+        Ok(Session::of_profile(profile, summary, &paths, keychain))
+    }
+
+    /// Opens `profile` twice over one keychain question: for the window and for bulk revokes.
+    /// Blocking.
+    pub fn of_profile(
+        profile: &Profile,
+        summary: ProfileSummary,
+        paths: &Paths,
+        credentials: &dyn CredentialStore,
+    ) -> Session {
+        let once = AskOnce::new(credentials);
+        let backend = profile.open_backend(paths, &once);
+        let bulk = match profile.needs_credential() {
+            true => profile.open_backend_with(
+                paths,
+                &once,
+                keyward_ops::revoke::bulk_http(HttpOptions::default()),
+            ),
+            false => backend.clone(),
+        };
+        Session {
             profile: summary,
             backend,
-        })
+            bulk,
+            capabilities: None,
+        }
+    }
+
+    /// Learns the backend's capabilities (one request on backends that need it).
+    pub async fn learn_capabilities(mut self) -> Session {
+        if let Ok(backend) = &self.backend {
+            self.capabilities = Some(keyward_ops::capabilities::learn(backend.as_ref()).await);
+        }
+        self
     }
 
     pub fn backend(&self) -> Result<&Arc<dyn KeyBackend>> {
         self.backend.as_ref().map_err(Clone::clone)
+    }
+
+    /// The backend bulk revokes run on.
+    pub fn bulk_backend(&self) -> Result<&Arc<dyn KeyBackend>> {
+        self.bulk.as_ref().map_err(Clone::clone)
     }
 
     pub fn backend_error(&self) -> Option<&Error> {
@@ -56,6 +96,55 @@ impl Session {
 
     pub fn name(&self) -> &str {
         &self.profile.name
+    }
+}
+
+/// The activity log (`activity.db` in the data dir), opened on first use and then kept.
+/// Tauri-free, so the commands' bodies can be tested with a log in a temporary folder.
+pub struct ActivityCell {
+    /// The data dir, or `None` for "from the environment when first needed".
+    data_dir: Option<PathBuf>,
+    opened: Mutex<Option<Arc<ActivityLog>>>,
+}
+
+impl ActivityCell {
+    pub fn from_env() -> Self {
+        ActivityCell {
+            data_dir: None,
+            opened: Mutex::new(None),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn in_dir(dir: &std::path::Path) -> Self {
+        ActivityCell {
+            data_dir: Some(dir.to_path_buf()),
+            opened: Mutex::new(None),
+        }
+    }
+
+    /// The log, opened (on a blocking thread) the first time it is needed. An error (an
+    /// unwritable data dir) is answered now and retried on the next call.
+    pub async fn get(&self) -> Result<Arc<ActivityLog>> {
+        if let Some(log) = self.lock().as_ref() {
+            return Ok(Arc::clone(log));
+        }
+        let data_dir = self.data_dir.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let dir = match data_dir {
+                Some(dir) => dir,
+                None => Paths::from_env()?.data_dir,
+            };
+            ActivityLog::open(&dir.join(ActivityLog::FILE_NAME)).map(Arc::new)
+        })
+        .await
+        .map_err(|e| Error::Unexpected(format!("opening the activity log failed: {e}")))??;
+        // Two first calls may race: the first one kept wins, so every caller shares one handle.
+        Ok(Arc::clone(self.lock().get_or_insert(opened)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<ActivityLog>>> {
+        self.opened.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -72,9 +161,10 @@ pub struct AppState {
     pub clipboard: SafeClipboard,
     /// The countdown of the next copy, in whole seconds (changed by `save_settings`).
     clear_after_secs: AtomicU64,
+    /// A `KEYWARD_CLEAR_AFTER` that could not be read: shown in the window, not ignored.
+    pub clear_after_error: Option<Error>,
     pub new_secret: NewSecret,
-    /// The activity log (`activity.db` in the data dir), opened on first use and then kept.
-    activity: Mutex<Option<Arc<ActivityLog>>>,
+    pub activity: ActivityCell,
     /// Bulk revokes in flight, by the UI's job number.
     pub revoke_jobs: RevokeJobs,
 }
@@ -82,11 +172,17 @@ pub struct AppState {
 impl AppState {
     /// Starts opening the default profile on a blocking thread right away.
     pub fn start() -> AppState {
-        let clear_after = std::env::var(CLEAR_AFTER_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&secs| secs > 0)
-            .map(Duration::from_secs)
+        // One parser for the variable (keyward_ops::settings). The app always clears, so `0`
+        // (the CLI's "leave it") falls back to the config file's countdown, else 20 s.
+        let (from_env, clear_after_error) =
+            match clear_after_env(std::env::var(CLEAR_AFTER_ENV).ok().as_deref()) {
+                Ok(secs) => (secs.filter(|d| !d.is_zero()), None),
+                Err(e) => {
+                    eprintln!("keyward: {e}; the countdown from the config file is used");
+                    (None, Some(e))
+                }
+            };
+        let clear_after = from_env
             // A config that cannot be read is reported by the session; the countdown defaults.
             .or_else(|| {
                 Paths::from_env()
@@ -96,41 +192,22 @@ impl AppState {
             })
             .unwrap_or(DEFAULT_CLEAR_AFTER);
         let keychain = keychain();
-        let opening = {
-            let keychain = keychain.clone();
-            tauri::async_runtime::spawn_blocking(move || Session::open(None, &keychain))
-        };
+        let opening = open_session(None, keychain.clone());
         AppState {
-            session: RwLock::new(shared(async move { flatten(opening.await) })),
+            session: RwLock::new(shared(opening)),
             keychain,
             clipboard: SafeClipboard::with_clear_after(clear_after),
             clear_after_secs: AtomicU64::new(clear_after.as_secs()),
+            clear_after_error,
             new_secret: NewSecret::default(),
-            activity: Mutex::new(None),
+            activity: ActivityCell::from_env(),
             revoke_jobs: RevokeJobs::default(),
         }
     }
 
-    /// The activity log, opened (on a blocking thread) the first time it is needed. An error
-    /// (an unwritable data dir) is answered now and retried on the next call.
+    /// The activity log, opened the first time it is needed.
     pub async fn activity(&self) -> Result<Arc<ActivityLog>> {
-        if let Some(log) = self
-            .activity
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            return Ok(Arc::clone(log));
-        }
-        let opened = tauri::async_runtime::spawn_blocking(|| {
-            let paths = Paths::from_env()?;
-            ActivityLog::open(&paths.data_dir.join(ActivityLog::FILE_NAME)).map(Arc::new)
-        })
-        .await
-        .map_err(|e| Error::Unexpected(format!("opening the activity log failed: {e}")))??;
-        let mut kept = self.activity.lock().unwrap_or_else(|p| p.into_inner());
-        // Two first calls may race: the first one kept wins, so every caller shares one handle.
-        Ok(Arc::clone(kept.get_or_insert(opened)))
+        self.activity.get().await
     }
 
     /// The countdown the next copy starts.
@@ -157,11 +234,7 @@ impl AppState {
     /// Opens `name` on a blocking thread and makes it the active session. On error (an unknown
     /// name, a config broken since) the current session stays.
     pub async fn switch(&self, name: String) -> Result<Arc<Session>> {
-        let keychain = self.keychain.clone();
-        let opened = flatten(
-            tauri::async_runtime::spawn_blocking(move || Session::open(Some(&name), &keychain))
-                .await,
-        )?;
+        let opened = open_session(Some(name), self.keychain.clone()).await?;
         let ready = Ok(Arc::clone(&opened));
         *self.session.write().unwrap_or_else(|p| p.into_inner()) =
             shared(futures::future::ready(ready));
@@ -169,6 +242,15 @@ impl AppState {
         self.new_secret.forget_all();
         Ok(opened)
     }
+}
+
+/// Opens a profile on a blocking thread, then learns its capabilities.
+async fn open_session(name: Option<String>, keychain: Keychain) -> Result<Arc<Session>> {
+    let opened =
+        tauri::async_runtime::spawn_blocking(move || Session::open(name.as_deref(), &keychain))
+            .await
+            .map_err(|e| Error::Unexpected(format!("opening the profile failed: {e}")))??;
+    Ok(Arc::new(opened.learn_capabilities().await))
 }
 
 /// The app's keychain, with the saved-secret index in the data dir when there is one.
@@ -190,17 +272,6 @@ fn shared(
     future: impl std::future::Future<Output = Result<Arc<Session>>> + Send + 'static,
 ) -> Opening {
     future.boxed().shared()
-}
-
-fn flatten<E: std::fmt::Display>(
-    joined: std::result::Result<Result<Session>, E>,
-) -> Result<Arc<Session>> {
-    match joined {
-        Ok(opened) => opened.map(Arc::new),
-        Err(e) => Err(Error::Unexpected(format!(
-            "opening the profile failed: {e}"
-        ))),
-    }
 }
 
 /// The secret of the key just created, held in Rust while its show-once panel is open, so that

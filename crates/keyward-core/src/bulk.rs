@@ -336,9 +336,11 @@ impl Run<'_> {
     }
 }
 
-fn seconds_text(duration: Duration) -> String {
+/// A duration as people read it in a message: `20 s`, `0.3 s`, `1.5 s`. The one rule for every
+/// crate's messages (the HTTP layer's timeouts and waits use it too).
+pub fn seconds_text(duration: Duration) -> String {
     let secs = duration.as_secs_f64();
-    if secs.fract() == 0.0 {
+    if secs >= 1.0 && secs.fract() == 0.0 {
         format!("{secs:.0} s")
     } else {
         format!("{secs:.1} s")

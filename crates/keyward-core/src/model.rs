@@ -174,6 +174,22 @@ impl NewKey {
     }
 }
 
+/// A key id's length, at most (every backend's ids are far shorter).
+pub const KEY_ID_MAX_CHARS: usize = 200;
+
+/// A key id as typed or sent, trimmed, if it is 1 to [`KEY_ID_MAX_CHARS`] printable characters;
+/// else an error naming `field`. The one id check of both front ends, before any call.
+pub fn check_key_id<'a>(id: &'a str, field: &str) -> Result<&'a str> {
+    let id = id.trim();
+    if id.is_empty() || id.chars().count() > KEY_ID_MAX_CHARS || id.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!("an id must be 1 to {KEY_ID_MAX_CHARS} printable characters"),
+        ));
+    }
+    Ok(id)
+}
+
 /// Trims and checks a key name: not empty, at most 100 characters, no control characters.
 pub fn validate_name(name: &str) -> Result<String> {
     let trimmed = name.trim();
@@ -372,11 +388,8 @@ impl ListQuery {
             ("expires_within_days", self.expires_within_days),
             ("unused_for_days", self.unused_for_days),
         ] {
-            if days.is_some_and(|days| !(1..=Self::MAX_FILTER_DAYS).contains(&days)) {
-                return Err(Error::invalid(
-                    field,
-                    format!("must be between 1 and {} days", Self::MAX_FILTER_DAYS),
-                ));
+            if let Some(days) = days {
+                Self::check_days(field, days)?;
             }
         }
         Ok(self)
@@ -384,6 +397,25 @@ impl ListQuery {
 
     /// Days in a day-count filter: up to ten years.
     pub const MAX_FILTER_DAYS: u32 = 3650;
+
+    /// A day count for a filter (1 to [`Self::MAX_FILTER_DAYS`]), or an error naming `field`: the
+    /// one day-count rule of every front end (filter flags, the expiring scan, the UI's filters).
+    pub fn check_days(field: &str, days: u32) -> Result<u32> {
+        if (1..=Self::MAX_FILTER_DAYS).contains(&days) {
+            Ok(days)
+        } else {
+            Err(Error::invalid(
+                field,
+                format!("must be a number of days from 1 to {}", Self::MAX_FILTER_DAYS),
+            ))
+        }
+    }
+
+    /// [`Self::check_days`] of a day count as typed.
+    pub fn parse_days(field: &str, text: &str) -> Result<u32> {
+        let days = text.trim().parse::<u32>().unwrap_or(0);
+        Self::check_days(field, days)
+    }
 
     pub fn offset(&self) -> u64 {
         self.page as u64 * self.limit as u64

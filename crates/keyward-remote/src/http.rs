@@ -421,14 +421,7 @@ fn connect_reason(failure: &reqwest::Error) -> &'static str {
     }
 }
 
-pub(crate) fn seconds_text(duration: Duration) -> String {
-    let secs = duration.as_secs_f64();
-    if secs >= 1.0 && secs.fract() == 0.0 {
-        format!("{secs:.0} s")
-    } else {
-        format!("{secs:.1} s")
-    }
-}
+pub(crate) use keyward_core::bulk::seconds_text;
 
 /// A uniform number in `[0, 1)` from the OS, for jitter. If the OS has no randomness to give,
 /// the full backoff is used.

@@ -2,10 +2,10 @@
 //! Downloads folder.
 
 use super::blocking;
-use crate::export;
 use crate::state::AppState;
 use keyward_core::Result;
 use keyward_local::{ActivityPage, ActivityQuery, ExportFormat};
+use keyward_ops::export;
 use serde::Serialize;
 use tauri::State;
 

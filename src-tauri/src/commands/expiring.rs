@@ -1,14 +1,15 @@
 //! The "Expiring" view: keys expiring soon across every profile.
 
 use super::blocking;
-use crate::expiry::{self, AskOnce, ExpiringSoon};
 use crate::state::AppState;
 use keyward_core::Result;
+use keyward_ops::expiry::{self, ExpiringSoon};
+use keyward_ops::AskOnce;
 use keyward_profiles::{Config, Paths, Profile};
 use std::sync::Arc;
 use tauri::State;
 
-/// Active keys expiring within `days` days (1 to 3650) on every profile, soonest first. Each
+/// Active keys expiring within `days` days (1 to 3650) on every profile (`keyward_ops::expiry`), soonest first. Each
 /// profile is opened as a switch would open it (the active one is reused), one after another so
 /// that a locked keychain asks at most once; the listings run together. A profile that cannot
 /// be opened or listed answers with its error; only a config that cannot be read fails the call.

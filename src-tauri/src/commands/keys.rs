@@ -1,15 +1,19 @@
 //! Key commands: list, owners, get, create (the one response that carries a secret), revoke
-//! (preview, run with progress, cancel), verify, copy a key id.
+//! (preview, run with progress, cancel), verify, copy a key id. Each maps the webview's arguments
+//! to a `keyward_ops` operation and its answer back; the rules are there.
 
-use super::{blocking, non_blank, AppInfo};
-use crate::records;
-use crate::selection::{self, RevokePreview, Selection};
-use crate::state::{AppState, NEW_SECRET_TTL};
-use keyward_core::model::validate_name;
+use super::{host, non_blank, AppInfo};
+use crate::host::AppHost;
+use crate::state::{AppState, Session, NEW_SECRET_TTL};
 use keyward_core::{
-    revoke_bulk, ApiKey, BulkOptions, BulkProgress, CreatedKey, Error, Expiration, ListQuery,
-    NewKey, Page, Result, RevokeOutcome, RevokeStatus, Subject, Verification,
+    ApiKey, BulkProgress, CreatedKey, Error, ErrorBody, ListQuery, Result, RevokeOutcome,
+    Verification,
 };
+use keyward_ops::create::{self, CreateForm};
+use keyward_ops::list::{MarkedKey, MarkedPage};
+use keyward_ops::revoke::{self, KeyRevoked};
+use keyward_ops::selection::{self, RevokePreview, Selection};
+use keyward_remote::HttpOptions;
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -20,21 +24,19 @@ use zeroize::{Zeroize, Zeroizing};
 /// The event that carries a bulk revoke's progress to the main window, once per key.
 pub const REVOKE_PROGRESS_EVENT: &str = "revoke-progress";
 
-/// How long one key of a bulk revoke may take before it ends failed ("timed out"). The session's
-/// HTTP layer retries a revoke up to 3 times (20 s each, backoff up to 5 s) and waits out a
-/// `Retry-After` of up to 30 s itself, so the limit leaves room for all of that.
-const REVOKE_KEY_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
-
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
     let session = state.session().await?;
-    Ok(AppInfo::new(&session, state.clear_after()))
+    Ok(AppInfo::new(&session, &state))
 }
 
+/// A page of keys, each with its saved-in-keychain mark (one call per page: the marks come from
+/// the saved-secret index, joined in Rust).
 #[tauri::command]
-pub async fn list_keys(state: State<'_, AppState>, query: ListQuery) -> Result<Page<ApiKey>> {
+pub async fn list_keys(state: State<'_, AppState>, query: ListQuery) -> Result<MarkedPage> {
     let session = state.session().await?;
-    session.backend()?.list(&query.validated()?).await
+    let host = host(&state, &session);
+    keyward_ops::list::list(session.backend()?.as_ref(), &host, query).await
 }
 
 /// "Refresh": the next listing reads the server, even within a remote snapshot's 30 s (keys
@@ -56,9 +58,10 @@ pub async fn list_owners(state: State<'_, AppState>) -> Result<Vec<String>> {
 }
 
 #[tauri::command]
-pub async fn get_key(state: State<'_, AppState>, id: String) -> Result<ApiKey> {
+pub async fn get_key(state: State<'_, AppState>, id: String) -> Result<MarkedKey> {
     let session = state.session().await?;
-    session.backend()?.get(&id).await
+    let host = host(&state, &session);
+    keyward_ops::list::get(session.backend()?.as_ref(), &host, &id).await
 }
 
 /// The create form as typed: `expires` is a preset name or custom text (`90d`, `12h`, a date);
@@ -80,28 +83,22 @@ pub struct CreateKeyRequest {
 }
 
 impl CreateKeyRequest {
-    /// Each parse error names its field. The name is checked first so that an empty form points
-    /// at the first field the user sees.
-    fn into_new_key(self) -> Result<NewKey> {
-        let name = validate_name(&self.name)?;
-        let expiration = Expiration::parse(&self.expires)?;
-        let owner = non_blank(self.owner)
-            .map(|owner| Subject::parse(&owner))
-            .transpose()?;
-        let scopes = self
-            .scopes
-            .unwrap_or_default()
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        Ok(NewKey {
-            owner,
-            description: non_blank(self.description),
+    /// The form as the create operation takes it (scopes split on commas and blanks).
+    fn into_form(self) -> CreateForm {
+        CreateForm {
+            name: self.name,
+            expires: Some(self.expires),
+            owner: self.owner,
+            description: self.description,
             level: self.level,
-            scopes,
-            ..NewKey::named(name, expiration)
-        })
+            scopes: self
+                .scopes
+                .unwrap_or_default()
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
     }
 }
 
@@ -139,9 +136,10 @@ impl Serialize for CreatedKeyResponse {
     }
 }
 
-/// Creates a key. Its secret is returned once for display, and held in Rust for the show-once
-/// panel's "Copy" and "Save to keychain" (see `NewSecret`); with `save_to_keychain` it is saved
-/// right away, and a keychain failure is reported without failing the create.
+/// Creates a key (`keyward_ops::create`: the capability fit, and with `save_to_keychain` the
+/// keychain asked first, so an unavailable one refuses before anything is made). Its secret is
+/// returned once for display, and held in Rust for the show-once panel's "Copy" and "Save to
+/// keychain" (see `NewSecret`).
 #[tauri::command]
 pub async fn create_key(
     app: AppHandle,
@@ -149,45 +147,50 @@ pub async fn create_key(
     request: CreateKeyRequest,
     save_to_keychain: Option<bool>,
 ) -> Result<CreatedKeyResponse> {
-    let new_key = request.into_new_key()?;
     let session = state.session().await?;
-    let backend = session.backend()?;
-    let created = backend.create(new_key).await?;
-    let (profile, id) = (session.name(), created.key.id.clone());
-    // The key exists either way: a log that cannot be written is reported, not the create's failure.
-    let entry = records::created(profile, backend.kind(), &created.key);
-    if let Err(e) = record(&state, vec![entry]).await {
-        eprintln!("keyward: the activity log did not record a create: {e}");
-    }
-    state
-        .new_secret
-        .hold(profile, &id, created.secret.clone(), NEW_SECRET_TTL);
+    let response =
+        create_body(&state, &session, request, save_to_keychain.unwrap_or(false)).await?;
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(NEW_SECRET_TTL).await;
         app.state::<AppState>().new_secret.forget_expired();
     });
-    let saved = match save_to_keychain.unwrap_or(false) {
-        true => Some(
-            state
-                .keychain
-                .save_key_secret(profile, &id, &created.secret)
-                .await,
-        ),
-        false => None,
-    };
-    Ok(CreatedKeyResponse::new(created, saved))
+    Ok(response)
 }
 
-/// Writes `entries` to the activity log on a blocking thread.
-async fn record(
+/// `create_key` without the window: the operation, then the secret held for the panel.
+async fn create_body(
     state: &AppState,
-    entries: Vec<keyward_local::activity::NewActivity>,
-) -> Result<()> {
-    if entries.is_empty() {
-        return Ok(());
+    session: &Session,
+    request: CreateKeyRequest,
+    save_to_keychain: bool,
+) -> Result<CreatedKeyResponse> {
+    let new_key = create::new_key(request.into_form())?;
+    let backend = session.backend()?;
+    let capabilities = session
+        .capabilities
+        .clone()
+        .unwrap_or_else(|| backend.capabilities());
+    let created = create::create(
+        backend.as_ref(),
+        &capabilities,
+        &host(state, session),
+        new_key,
+        save_to_keychain,
+    )
+    .await?;
+    if let Some(e) = &created.activity_error {
+        eprintln!("keyward: the activity log did not record a create: {e}");
     }
-    let log = state.activity().await?;
-    blocking(move || log.record(&entries)).await
+    state.new_secret.hold(
+        session.name(),
+        &created.created.key.id,
+        created.created.secret.clone(),
+        NEW_SECRET_TTL,
+    );
+    Ok(CreatedKeyResponse::new(
+        created.created,
+        created.saved_to_keychain,
+    ))
 }
 
 /// What the revoke dialog shows before the user confirms: how many keys, the one key's name,
@@ -203,18 +206,20 @@ pub async fn revoke_preview(
 
 #[derive(Serialize)]
 pub struct RevokeResponse {
-    /// One per selected key, in selection order.
-    outcomes: Vec<RevokeOutcome>,
+    /// One per selected key, in selection order (`already_revoked` where there was nothing to do).
+    outcomes: Vec<KeyRevoked>,
     revoked: usize,
     failed: usize,
     /// Not revoked because the run was stopped first.
     untouched: usize,
+    already_revoked: usize,
     /// Keys whose saved secret was deleted from the keychain.
     forgotten: Vec<String>,
-    /// Why saved secrets could not be deleted (the revokes themselves still happened).
-    keychain_error: Option<Error>,
+    /// Why saved secrets could not all be deleted (the first such error; each key carries its own
+    /// in `outcomes[].forget_error`). The revokes themselves still happened.
+    keychain_error: Option<ErrorBody>,
     /// Why the activity log could not record the revokes (they still happened).
-    activity_error: Option<Error>,
+    activity_error: Option<ErrorBody>,
 }
 
 /// The `revoke-progress` event: after each key that ends revoked or failed.
@@ -230,8 +235,8 @@ struct RevokeProgress<'a> {
 
 /// Revokes the selected keys (`{"ids": [..]}` or every key matching `{"query": ..}`), a few at
 /// a time, emitting `revoke-progress` after each; `cancel_revoke(job)` stops it, leaving keys
-/// not started untouched. Each revoked or failed key is recorded in the activity log. With
-/// `forget_saved`, also deletes the saved secret of each revoked key that has one.
+/// not started untouched. The rules (activity entries, rate limits, forgetting saved secrets)
+/// are `keyward_ops::revoke`'s.
 #[tauri::command]
 pub async fn revoke_keys(
     app: AppHandle,
@@ -245,79 +250,81 @@ pub async fn revoke_keys(
     // Registered first, so Stop works while a query selection is still being listed.
     let running = state.revoke_jobs.start(job)?;
     let session = state.session().await?;
-    let backend = session.backend()?;
+    let mut host = host(&state, &session);
+    host.cancel = running.cancel_flag().clone();
+    host.on_progress = Some(Box::new(
+        move |last: &RevokeOutcome, progress: BulkProgress| {
+            let _ = app.emit_to(
+                "main",
+                REVOKE_PROGRESS_EVENT,
+                RevokeProgress {
+                    job,
+                    total: progress.total,
+                    done: progress.done,
+                    revoked: progress.revoked,
+                    failed: progress.failed,
+                    last,
+                },
+            );
+        },
+    ));
+    revoke_body(
+        &session,
+        &host,
+        selection,
+        reason,
+        forget_saved.unwrap_or(false),
+        names.unwrap_or_default(),
+    )
+    .await
+}
+
+/// `revoke_keys` without the window.
+async fn revoke_body(
+    session: &Session,
+    host: &AppHost<'_>,
+    selection: Selection,
+    reason: Option<String>,
+    forget_saved: bool,
+    names: HashMap<String, String>,
+) -> Result<RevokeResponse> {
+    let backend = session.bulk_backend()?;
     let reason = non_blank(reason);
     let resolved = selection::resolve(backend.as_ref(), selection)
         .await?
-        .with_shown_names(names.unwrap_or_default());
-    let on_progress = |last: &RevokeOutcome, progress: BulkProgress| {
-        let _ = app.emit_to(
-            "main",
-            REVOKE_PROGRESS_EVENT,
-            RevokeProgress {
-                job,
-                total: progress.total,
-                done: progress.done,
-                revoked: progress.revoked,
-                failed: progress.failed,
-                last,
-            },
-        );
-    };
-    let outcomes = revoke_bulk(
+        .with_shown_names(names);
+    let options = revoke::bulk_options(
+        &revoke::bulk_http(HttpOptions::default()),
+        revoke::CONCURRENCY,
+    );
+    let report = revoke::revoke(
         backend.as_ref(),
-        &resolved.ids,
+        host,
+        &resolved,
         reason.as_deref(),
-        &BulkOptions {
-            per_key_timeout: REVOKE_KEY_TIME_LIMIT,
-            ..BulkOptions::default()
-        },
-        running.cancel_flag(),
-        &on_progress,
+        forget_saved,
+        &options,
     )
     .await;
-    drop(running);
-    let entries = records::revoked(
-        session.name(),
-        backend.kind(),
-        reason.as_deref(),
-        &outcomes,
-        &resolved,
-    );
-    let activity_error = record(&state, entries).await.err();
-    let mut forgotten = Vec::new();
-    let mut keychain_error = None;
-    if forget_saved.unwrap_or(false) {
-        let saved = state.keychain.index().map(|index| {
-            let _ = index.reload();
-            index.ids(session.name())
-        });
-        let revoked = outcomes
-            .iter()
-            .filter(|o| o.is_ok() && saved.as_ref().is_some_and(|s| s.contains(&o.id)));
-        for outcome in revoked {
-            match state
-                .keychain
-                .forget_key_secret(session.name(), &outcome.id)
-                .await
-            {
-                Ok(_) => forgotten.push(outcome.id.clone()),
-                Err(e) => {
-                    keychain_error = Some(e);
-                    break;
-                }
-            }
-        }
+    // The window's backend keeps a snapshot of remote listings: the next one must show the
+    // revokes made on the bulk backend.
+    if let Ok(window) = session.backend() {
+        window.forget_cached();
     }
-    let count = |status: RevokeStatus| outcomes.iter().filter(|o| o.status == status).count();
     Ok(RevokeResponse {
-        revoked: count(RevokeStatus::Revoked),
-        failed: count(RevokeStatus::Failed),
-        untouched: count(RevokeStatus::Untouched),
-        outcomes,
-        forgotten,
-        keychain_error,
-        activity_error,
+        forgotten: report
+            .outcomes
+            .iter()
+            .filter(|k| k.forgotten == Some(true))
+            .map(|k| k.outcome.id.clone())
+            .collect(),
+        keychain_error: report.outcomes.iter().find_map(|k| k.forget_error.clone()),
+        revoked: report.revoked,
+        failed: report.failed,
+        untouched: report.untouched,
+        already_revoked: report.already_revoked,
+        activity_error: report.activity_error,
+        outcomes: report.outcomes,
     })
 }
 
@@ -332,7 +339,9 @@ pub async fn cancel_revoke(state: State<'_, AppState>, job: u64) -> Result<()> {
 /// Copies a key's id (not a secret: a plain copy, no countdown) with the app's clipboard handle.
 #[tauri::command]
 pub async fn copy_key_id(state: State<'_, AppState>, id: String) -> Result<()> {
-    state.clipboard.copy_text(selection::check_id(&id, "id")?)
+    state
+        .clipboard
+        .copy_text(keyward_core::model::check_key_id(&id, "id")?)
 }
 
 #[tauri::command]
@@ -342,14 +351,20 @@ pub async fn verify_key(state: State<'_, AppState>, secret: String) -> Result<Ve
     let secret = SecretString::from(typed.trim());
     typed.zeroize();
     let session = state.session().await?;
-    session.backend()?.verify(&secret).await
+    keyward_ops::verify::verify(session.backend()?.as_ref(), &secret).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
-    use keyward_core::{ExpiryPreset, KeyStatus};
+    use keyward_core::{Expiration, ExpiryPreset, KeyStatus, NewKey, Subject};
+
+    impl CreateKeyRequest {
+        fn into_new_key(self) -> Result<NewKey> {
+            create::new_key(self.into_form())
+        }
+    }
 
     fn request(name: &str, expires: &str, owner: Option<&str>) -> CreateKeyRequest {
         CreateKeyRequest {
@@ -447,5 +462,177 @@ mod tests {
         assert_eq!(json["key"]["id"], "key_1");
         assert_eq!(json["saved_to_keychain"], false);
         assert_eq!(json["keychain_error"]["code"], "keychain_unavailable");
+    }
+}
+
+/// The same scenarios as the CLI's tests (crates/keyward-cli/tests/bulk.rs), through the app's
+/// command bodies: both front ends run `keyward_ops`, so they answer alike.
+#[cfg(test)]
+mod same_as_the_cli {
+    use super::*;
+    use crate::state::ActivityCell;
+    use keyward_core::{Expiration, ExpiryPreset, NewKey};
+    use keyward_emulators::{Emulator, Faults, Flavor, RateLimit, SeedOwner};
+    use keyward_local::{ActivityQuery, LocalStore};
+    use keyward_profiles::{Config, CredentialStore, Paths};
+    use keyward_vault::Keychain;
+    use secrecy::SecretString;
+    use std::time::Duration;
+
+    fn session_of(
+        config_text: &str,
+        dir: &std::path::Path,
+        store: &dyn CredentialStore,
+    ) -> Session {
+        let config = Config::parse(config_text, &dir.join("config.toml")).unwrap();
+        let paths = Paths {
+            config_file: dir.join("config.toml"),
+            data_dir: dir.to_path_buf(),
+        };
+        let profile = config.profile(None).unwrap();
+        let summary = profile.summary(&paths, true);
+        Session::of_profile(profile, summary, &paths, store)
+    }
+
+    fn actions(activity: &ActivityCell) -> Vec<(String, String)> {
+        let runtime = tokio::runtime::Handle::current();
+        let log = tokio::task::block_in_place(|| runtime.block_on(activity.get())).unwrap();
+        log.list(&ActivityQuery {
+            limit: 1000,
+            ..ActivityQuery::default()
+        })
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| (e.action.as_str().to_owned(), e.key_id))
+        .collect()
+    }
+
+    /// Like `revoking_an_already_revoked_key_writes_no_activity_entry` in the CLI's tests.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn revoking_an_already_revoked_key_writes_no_activity_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = LocalStore::open(&data).unwrap();
+        let ids: Vec<String> = ["a", "b"]
+            .iter()
+            .map(|name| {
+                store
+                    .create_sync(NewKey::named(
+                        *name,
+                        Expiration::Preset(ExpiryPreset::OneMonth),
+                    ))
+                    .unwrap()
+                    .key
+                    .id
+            })
+            .collect();
+        drop(store);
+        let session = session_of(
+            &format!("default_profile = \"mine\"\n[profiles.mine]\nbackend = \"local\"\ndata_dir = {data:?}\n"),
+            dir.path(),
+            &keyward_profiles::EnvOnly,
+        );
+        let activity = ActivityCell::in_dir(dir.path());
+        let keychain = Keychain::new();
+        let host = AppHost::new(session.name(), &activity, &keychain);
+        let first = revoke_body(
+            &session,
+            &host,
+            Selection::Ids(vec![ids[0].clone()]),
+            Some("first".into()),
+            false,
+            HashMap::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((first.revoked, first.already_revoked), (1, 0));
+        let again = revoke_body(
+            &session,
+            &host,
+            Selection::Ids(ids.clone()),
+            Some("second".into()),
+            false,
+            HashMap::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((again.revoked, again.already_revoked), (2, 1));
+        assert!(again.outcomes[0].already_revoked);
+        let mut recorded = actions(&activity);
+        recorded.sort();
+        assert_eq!(
+            recorded,
+            [
+                ("revoked".to_owned(), ids[0].clone()),
+                ("revoked".to_owned(), ids[1].clone())
+            ],
+            "one entry per key actually revoked: none for the second, empty revoke of key a"
+        );
+    }
+
+    struct Fixed(String);
+
+    impl CredentialStore for Fixed {
+        fn credential(&self, _profile: &str) -> Result<Option<SecretString>> {
+            Ok(Some(SecretString::from(self.0.clone())))
+        }
+    }
+
+    /// Like `a_rate_limit_pauses_the_run_and_every_key_still_ends_revoked` in the CLI's tests:
+    /// the app's bulk backend hands a 429 to the engine (which pauses every worker and counts a
+    /// second attempt) instead of one request waiting on its own.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_rate_limit_pauses_the_run_and_every_key_still_ends_revoked() {
+        let emu = Emulator::start(Flavor::Clerk).await.unwrap();
+        let creds = emu.credentials().clerk().unwrap().clone();
+        emu.seed(25, SeedOwner::User);
+        let dir = tempfile::tempdir().unwrap();
+        let session = session_of(
+            &format!(
+                "default_profile = \"clerk\"\n[profiles.clerk]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
+                emu.base_url(),
+                creds.user_id
+            ),
+            dir.path(),
+            &Fixed(creds.secret_key.clone()),
+        );
+        emu.set_faults(Faults {
+            rate_limit: Some(RateLimit {
+                requests: 10,
+                window: Duration::from_secs(2),
+            }),
+            ..Faults::default()
+        });
+        let activity = ActivityCell::in_dir(dir.path());
+        let keychain = Keychain::new();
+        let host = AppHost::new(session.name(), &activity, &keychain);
+        let query = ListQuery {
+            search: Some("seeded".into()),
+            ..ListQuery::default()
+        };
+        let report = revoke_body(
+            &session,
+            &host,
+            Selection::Query(query),
+            None,
+            false,
+            HashMap::new(),
+        )
+        .await
+        .unwrap();
+        emu.set_faults(Faults::default());
+        assert_eq!((report.revoked, report.failed), (25, 0));
+        let retried = report
+            .outcomes
+            .iter()
+            .filter(|k| k.outcome.attempts > 1)
+            .count();
+        assert!(
+            retried > 0,
+            "some keys met the rate limit and the engine paused them"
+        );
+        assert_eq!(actions(&activity).len(), 25);
+        emu.shutdown().await;
     }
 }

@@ -9,7 +9,8 @@ pub mod profiles;
 pub mod secrets;
 pub mod settings;
 
-use crate::state::Session;
+use crate::host::AppHost;
+use crate::state::{AppState, Session};
 use keyward_core::{Capabilities, Error, Expiration, ExpiryPreset};
 use keyward_profiles::ProfileSummary;
 use serde::Serialize;
@@ -28,19 +29,22 @@ pub struct AppInfo {
     default_expiry: Option<ExpiryPreset>,
     /// The clipboard countdown, in seconds.
     clear_after_secs: u64,
+    /// A `KEYWARD_CLEAR_AFTER` that could not be read (the countdown above is used instead).
+    clear_after_error: Option<Error>,
     /// Where Keyward keeps its files (the About view); `None` if it cannot be worked out.
     data_dir: Option<String>,
 }
 
 impl AppInfo {
-    fn new(session: &Session, clear_after: std::time::Duration) -> AppInfo {
+    fn new(session: &Session, state: &AppState) -> AppInfo {
         AppInfo {
             version: env!("CARGO_PKG_VERSION"),
             profile: session.profile.clone(),
-            capabilities: session.backend().ok().map(|b| b.capabilities()),
+            capabilities: session.capabilities.clone(),
             backend_error: session.backend_error().cloned(),
             default_expiry: Expiration::default().preset(),
-            clear_after_secs: clear_after.as_secs(),
+            clear_after_secs: state.clear_after().as_secs(),
+            clear_after_error: state.clear_after_error.clone(),
             data_dir: keyward_profiles::Paths::from_env()
                 .ok()
                 .map(|paths| paths.data_dir.display().to_string()),
@@ -56,6 +60,11 @@ async fn blocking<T: Send + 'static>(
     tauri::async_runtime::spawn_blocking(work)
         .await
         .map_err(|e| Error::Unexpected(format!("a background task failed: {e}")))?
+}
+
+/// The app's host for an operation on `session`'s profile.
+fn host<'a>(state: &'a AppState, session: &'a Session) -> AppHost<'a> {
+    AppHost::new(session.name(), &state.activity, &state.keychain)
 }
 
 fn non_blank(text: Option<String>) -> Option<String> {

@@ -5,6 +5,7 @@ use super::{blocking, AppInfo};
 use crate::signin;
 use crate::state::AppState;
 use keyward_core::{Error, Result};
+use keyward_ops::profiles::CredentialSaved;
 use keyward_profiles::{
     add_profile, remove_profile as remove_from_config,
     set_default_profile as set_default_in_config, Config, CredentialSource, Paths, ProfileSpec,
@@ -45,7 +46,7 @@ pub async fn list_profiles(state: State<'_, AppState>) -> Result<ProfileList> {
 #[tauri::command]
 pub async fn switch_profile(state: State<'_, AppState>, name: String) -> Result<AppInfo> {
     let session = state.switch(name).await?;
-    Ok(AppInfo::new(&session, state.clear_after()))
+    Ok(AppInfo::new(&session, &state))
 }
 
 /// The profile editor's view of a profile: its settings and where its credential comes from.
@@ -82,14 +83,18 @@ pub struct SavedProfile {
     /// Why `credential` is unknown (e.g. the keychain is unavailable).
     credential_source_error: Option<Error>,
     /// The profile was saved, but the credential typed with it was not (malformed, or the
-    /// keychain refused it).
+    /// keychain refused it), or it was saved and the server did not accept it.
     credential_error: Option<Error>,
+    /// What the server said of a credential that was saved (`keyward_ops::profiles`).
+    credential_check: Option<CredentialSaved>,
 }
 
 /// Adds a profile (or, with `replace`, changes one) in the config file; a non-blank
-/// `credential` goes to the keychain, never to the file. Errors name their field
+/// `credential` goes through `keyward_ops::profiles::save_credential`, as the CLI's
+/// `set-credential` does: refused without a request if it does not fit the profile, else saved in
+/// the keychain (never the file) and checked by listing one page. Errors name their field
 /// (`name`, `backend`, `url`, or `profiles.NAME.url` from the config check); a credential that
-/// does not fit the profile, or that the keychain refused, comes back as `credential_error`.
+/// was refused or rejected comes back as `credential_error`.
 #[tauri::command]
 pub async fn save_profile(
     state: State<'_, AppState>,
@@ -106,37 +111,54 @@ pub async fn save_profile(
         })
         .filter(|c| !c.expose_secret().is_empty());
     let name = spec.name.clone();
-    let candidate = credential.clone();
-    // The settings first; then the credential's shape is checked against them (e.g. FreeSewing's
-    // KEY:SECRET) without a request, so a malformed one is refused before it is stored.
-    let (needs_credential, mut credential_error) = blocking(move || {
+    let (paths, profile) = blocking(move || {
         let paths = Paths::from_env()?;
         let config = add_profile(&paths, &spec, replace)?;
-        let profile = config.profile(Some(&spec.name))?;
-        let malformed = match &candidate {
-            Some(c) if profile.needs_credential() => profile
-                .open_backend_with_credential(&paths, c, HttpOptions::default())
-                .err(),
-            _ => None,
-        };
-        Ok((profile.needs_credential(), malformed))
+        let profile = config.profile(Some(&spec.name))?.clone();
+        Ok((paths, profile))
     })
     .await?;
     // The local store takes no credential: one typed for it is dropped, not stored.
-    let to_save = credential.filter(|_| needs_credential && credential_error.is_none());
-    if let Some(credential) = to_save {
-        credential_error = state
-            .keychain
-            .save_credential(&name, &credential)
+    let (credential_error, credential_check) = match credential {
+        Some(credential) if profile.needs_credential() => {
+            match keyward_ops::profiles::save_credential(
+                &profile,
+                &paths,
+                &credential,
+                HttpOptions::default(),
+                &state.keychain,
+            )
             .await
-            .err();
-    }
+            {
+                Ok(check) => (rejected(&check), Some(check)),
+                Err(e) => (Some(e), None),
+            }
+        }
+        _ => (None, None),
+    };
     let (credential, source_error) = credential_source(&state.keychain, name).await;
     Ok(SavedProfile {
         profiles: profile_list(&state).await?,
         credential,
         credential_source_error: source_error,
         credential_error,
+        credential_check,
+    })
+}
+
+/// A saved credential the server did not accept, as an error for the credential field.
+fn rejected(check: &CredentialSaved) -> Option<Error> {
+    let error = check.check_error.as_ref()?;
+    let message = format!(
+        "saved in the keychain, but the server did not accept it: {}",
+        error.message()
+    );
+    Some(match error {
+        Error::InvalidInput { .. } => Error::invalid("credential", message),
+        Error::Unauthorized(_) => Error::Unauthorized(message),
+        Error::PermissionDenied(_) => Error::PermissionDenied(message),
+        Error::Network(_) => Error::Network(message),
+        _ => Error::Backend(message),
     })
 }
 

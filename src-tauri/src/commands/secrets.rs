@@ -74,18 +74,3 @@ pub async fn clear_clipboard(state: State<'_, AppState>) -> Result<bool> {
 pub async fn clipboard_state(state: State<'_, AppState>) -> Result<ClipboardState> {
     Ok(state.clipboard.subscribe().borrow().clone())
 }
-
-/// The ids of the active profile's keys with a secret saved in the keychain. Metadata from the
-/// saved-secret index: the keychain itself is not asked, so this never prompts or blocks.
-#[tauri::command]
-pub async fn saved_secret_ids(state: State<'_, AppState>) -> Result<Vec<String>> {
-    let session = state.session().await?;
-    Ok(match state.keychain.index() {
-        Some(index) => {
-            // Another process (the CLI) may have saved or forgotten secrets since.
-            let _ = index.reload();
-            index.ids(session.name())
-        }
-        None => Vec::new(),
-    })
-}

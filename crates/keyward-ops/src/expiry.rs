@@ -1,5 +1,5 @@
-//! Keys expiring soon across every profile: for the "Expiring" view and the background notifier.
-//! Tauri-free.
+//! Keys expiring soon, on one profile or across every profile: the app's "Expiring" view and
+//! background notifier, and `keyward keys expiring`.
 //!
 //! Each profile is opened as the app opens a session (its credential from the environment, else
 //! the keychain), one after another so that a locked keychain asks at most once: after one
@@ -7,17 +7,17 @@
 //! concurrently. A profile that cannot be opened or listed gives its error entry; it never fails
 //! the whole scan.
 
+use crate::ask_once::AskOnce;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::join_all;
 use keyward_core::{
-    ApiKey, Error, ErrorBody, ErrorCode, KeyBackend, ListQuery, Result, SortField, StatusFilter,
+    ApiKey, Error, ErrorBody, KeyBackend, ListQuery, Result, SortField, StatusFilter,
 };
 use keyward_local::ActivityLog;
 use keyward_profiles::{Config, CredentialStore, Paths, Profile};
-use secrecy::SecretString;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Pages in flight per profile while listing.
 const LIST_CONCURRENCY: usize = 4;
@@ -46,16 +46,12 @@ pub struct ProfileBackend {
     pub backend: Result<Arc<dyn KeyBackend>>,
 }
 
-/// Checks the day count the user typed.
+/// The window when none is given, in days (the "Expiring" view's and the CLI's default).
+pub const DEFAULT_DAYS: u32 = 14;
+
+/// Checks the day count the user typed (the one day-count rule, `ListQuery::check_days`).
 pub fn check_days(days: u32) -> Result<u32> {
-    if (1..=ListQuery::MAX_FILTER_DAYS).contains(&days) {
-        Ok(days)
-    } else {
-        Err(Error::invalid(
-            "days",
-            format!("must be between 1 and {}", ListQuery::MAX_FILTER_DAYS),
-        ))
-    }
+    ListQuery::check_days("days", days)
 }
 
 /// Active keys expiring within `days` days, soonest first.
@@ -76,55 +72,6 @@ pub fn expiring_query(days: u32) -> ListQuery {
 /// the answer.
 pub fn expires_within(key: &ApiKey, days: u32, now: DateTime<Utc>) -> bool {
     expiring_query(days).matches(key, now)
-}
-
-/// A credential store that asks `inner` until it first fails with `keychain_unavailable` (a
-/// dismissed unlock prompt, a timed-out keychain) and from then on answers that failure without
-/// asking: one scan never stacks up unlock prompts.
-pub struct AskOnce<'a> {
-    inner: &'a dyn CredentialStore,
-    failed: Mutex<Option<Error>>,
-}
-
-impl<'a> AskOnce<'a> {
-    pub fn new(inner: &'a dyn CredentialStore) -> Self {
-        Self {
-            inner,
-            failed: Mutex::new(None),
-        }
-    }
-
-    /// A store that already failed: it never asks `inner`.
-    pub fn failed(inner: &'a dyn CredentialStore, error: Error) -> Self {
-        Self {
-            inner,
-            failed: Mutex::new(Some(error)),
-        }
-    }
-
-    /// The keychain failure met, if any.
-    pub fn failure(&self) -> Option<Error> {
-        self.failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-}
-
-impl CredentialStore for AskOnce<'_> {
-    fn credential(&self, profile: &str) -> Result<Option<SecretString>> {
-        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(error) = failed.as_ref() {
-            return Err(error.clone());
-        }
-        let answer = self.inner.credential(profile);
-        if let Err(e) = &answer {
-            if e.code() == ErrorCode::KeychainUnavailable {
-                *failed = Some(e.clone());
-            }
-        }
-        answer
-    }
 }
 
 /// Opens every profile of `config`, one after another, taking `reuse`'s backend for a profile
@@ -348,8 +295,10 @@ fn when(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::Duration;
+    use keyward_core::ErrorCode;
     use keyward_core::{Expiration, NewKey};
     use keyward_local::LocalStore;
+    use secrecy::SecretString;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn local_with(dir: &std::path::Path, keys: &[(&str, Expiration)]) -> (LocalStore, Vec<ApiKey>) {
@@ -368,7 +317,7 @@ mod tests {
 
     #[test]
     fn days_are_checked() {
-        assert_eq!(check_days(14).unwrap(), 14);
+        assert_eq!(check_days(DEFAULT_DAYS).unwrap(), 14);
         assert_eq!(check_days(0).unwrap_err().field(), Some("days"));
         assert_eq!(check_days(3651).unwrap_err().field(), Some("days"));
     }
@@ -449,41 +398,6 @@ mod tests {
             self.asked.fetch_add(1, Ordering::SeqCst);
             self.answer.clone()
         }
-    }
-
-    #[test]
-    fn a_keychain_failure_is_asked_once_per_scan() {
-        let locked = Counting {
-            asked: AtomicUsize::new(0),
-            answer: Err(Error::KeychainUnavailable(
-                "the unlock prompt was dismissed".into(),
-            )),
-        };
-        let once = AskOnce::new(&locked);
-        for profile in ["a", "b", "c"] {
-            let error = once.credential(profile).unwrap_err();
-            assert_eq!(error.code(), ErrorCode::KeychainUnavailable);
-        }
-        assert_eq!(locked.asked.load(Ordering::SeqCst), 1);
-        assert!(once.failure().is_some());
-
-        let already = AskOnce::failed(&locked, Error::KeychainUnavailable("earlier".into()));
-        assert!(already.credential("d").is_err());
-        assert_eq!(locked.asked.load(Ordering::SeqCst), 1, "never asked again");
-
-        let missing = Counting {
-            asked: AtomicUsize::new(0),
-            answer: Ok(None),
-        };
-        let once = AskOnce::new(&missing);
-        assert!(once.credential("a").unwrap().is_none());
-        assert!(once.credential("b").unwrap().is_none());
-        assert_eq!(
-            missing.asked.load(Ordering::SeqCst),
-            2,
-            "other answers keep asking"
-        );
-        assert!(once.failure().is_none());
     }
 
     fn config_of(dir: &std::path::Path) -> (Config, Paths) {

@@ -1,6 +1,7 @@
 //! What a revoke acts on: the keys the user ticked (`{"ids": [..]}`) or every key matching the
 //! current filter (`{"query": ListQuery}`), resolved to ids, and the confirmation dialog's
-//! preview of them. Tauri-free.
+//! preview of them. Both front ends resolve their selections here: the app's ticked rows and
+//! "select all matching", the CLI's ids and filter flags.
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
@@ -10,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 
 /// Ids in one selection, at most.
 pub const MAX_IDS: usize = 100_000;
-/// An id's length, at most (every backend's ids are far shorter).
-pub const ID_MAX_CHARS: usize = 200;
+/// An id's length, at most.
+pub const ID_MAX_CHARS: usize = keyward_core::model::KEY_ID_MAX_CHARS;
 /// "Recently used": used within this many days; the dialog warns about those.
 pub const RECENTLY_USED_DAYS: i64 = 7;
 /// Names the preview lists.
@@ -42,6 +43,24 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// Ticked or typed ids, checked and each once (errors name `field`).
+    pub fn of_ids(ids: Vec<String>, field: &str) -> Result<Resolved> {
+        Ok(Resolved {
+            ids: clean_ids_named(ids, field)?,
+            keys: HashMap::new(),
+            shown_names: HashMap::new(),
+        })
+    }
+
+    /// Keys listed for a filter, in their order.
+    pub fn of_keys(keys: Vec<ApiKey>) -> Resolved {
+        Resolved {
+            ids: keys.iter().map(|k| k.id.clone()).collect(),
+            keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+            shown_names: HashMap::new(),
+        }
+    }
+
     pub fn name_of(&self, id: &str) -> Option<&str> {
         self.keys
             .get(id)
@@ -82,16 +101,21 @@ pub struct RevokePreview {
 /// Checks ids (non-blank, not too long, no control characters) and drops repeats, keeping the
 /// first occurrence's place.
 pub fn clean_ids(ids: Vec<String>) -> Result<Vec<String>> {
+    clean_ids_named(ids, "ids")
+}
+
+/// [`clean_ids`] with errors naming `field` (the CLI's positional `id`).
+pub fn clean_ids_named(ids: Vec<String>, field: &str) -> Result<Vec<String>> {
     if ids.len() > MAX_IDS {
         return Err(Error::invalid(
-            "ids",
+            field,
             format!("at most {MAX_IDS} keys can be revoked at once"),
         ));
     }
     let mut seen = HashSet::new();
     let mut clean = Vec::with_capacity(ids.len());
     for id in ids {
-        let id = check_id(&id, "ids")?;
+        let id = check_id(&id, field)?;
         if seen.insert(id.to_owned()) {
             clean.push(id.to_owned());
         }
@@ -99,17 +123,10 @@ pub fn clean_ids(ids: Vec<String>) -> Result<Vec<String>> {
     Ok(clean)
 }
 
-/// `id` trimmed, if it is 1 to [`ID_MAX_CHARS`] printable characters; else an error naming
-/// `field`.
+/// `id` trimmed, if it is a key id (see `keyward_core::model::check_key_id`); else an error
+/// naming `field`.
 pub fn check_id<'a>(id: &'a str, field: &str) -> Result<&'a str> {
-    let id = id.trim();
-    if id.is_empty() || id.chars().count() > ID_MAX_CHARS || id.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            field,
-            format!("an id must be 1 to {ID_MAX_CHARS} printable characters"),
-        ));
-    }
-    Ok(id)
+    keyward_core::model::check_key_id(id, field)
 }
 
 /// The listing query of a "select all matching" selection: the filter as given, every page.
@@ -183,7 +200,7 @@ pub fn summarize(count: usize, known: &[ApiKey], now: DateTime<Utc>) -> RevokePr
 }
 
 /// The keys a query selection stands for (see `keyward_core::revocable_matching`).
-async fn revocable(backend: &dyn KeyBackend, query: ListQuery) -> Result<Vec<ApiKey>> {
+pub async fn revocable(backend: &dyn KeyBackend, query: ListQuery) -> Result<Vec<ApiKey>> {
     keyward_core::revocable_matching(backend, &all_pages(query)?, FETCH_CONCURRENCY).await
 }
 

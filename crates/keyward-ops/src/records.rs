@@ -1,8 +1,9 @@
-//! What the app writes to the activity log (the "Audit log" view) for a create and a revoke.
-//! Tauri-free.
+//! What both front ends write to the activity log (the app's "Audit log" view, `keyward audit`)
+//! for a create and a revoke.
 
+use crate::revoke::KeyRevoked;
 use crate::selection::Resolved;
-use keyward_core::{ApiKey, RevokeOutcome, RevokeStatus};
+use keyward_core::{ApiKey, RevokeStatus};
 use keyward_local::activity::{ActivityAction, NewActivity};
 
 /// The entry of a key just created on `profile`.
@@ -18,18 +19,21 @@ pub fn created(profile: &str, backend: &str, key: &ApiKey) -> NewActivity {
     }
 }
 
-/// One entry per key that was revoked or failed, in order; keys left untouched by a cancel were
-/// not acted on and are not recorded. The name comes from the backend's answer, else from the
-/// listing the selection was resolved from.
+/// One entry per key that was revoked or failed, in order. Keys left untouched by a cancel were
+/// not acted on, and keys that were already revoked were not revoked by this run: neither is
+/// recorded. The name comes from the backend's answer, else from the listing the selection was
+/// resolved from, else from what the front end showed.
 pub fn revoked(
     profile: &str,
     backend: &str,
     reason: Option<&str>,
-    outcomes: &[RevokeOutcome],
+    results: &[KeyRevoked],
     resolved: &Resolved,
 ) -> Vec<NewActivity> {
-    outcomes
+    results
         .iter()
+        .filter(|result| !result.already_revoked)
+        .map(|result| &result.outcome)
         .filter_map(|outcome| {
             let action = match outcome.status {
                 RevokeStatus::Revoked => ActivityAction::Revoked,
@@ -58,10 +62,19 @@ pub fn revoked(
 mod tests {
     use super::*;
     use crate::test_support::key;
-    use keyward_core::{Error, ErrorCode};
+    use keyward_core::{Error, ErrorCode, RevokeOutcome};
     use std::collections::HashMap;
 
-    fn outcome(id: &str, status: RevokeStatus, key: Option<ApiKey>) -> RevokeOutcome {
+    fn outcome(id: &str, status: RevokeStatus, key: Option<ApiKey>) -> KeyRevoked {
+        KeyRevoked {
+            outcome: plain(id, status, key),
+            already_revoked: false,
+            forgotten: None,
+            forget_error: None,
+        }
+    }
+
+    fn plain(id: &str, status: RevokeStatus, key: Option<ApiKey>) -> RevokeOutcome {
         RevokeOutcome {
             id: id.into(),
             status,
@@ -126,6 +139,18 @@ mod tests {
             "named from the listing"
         );
         assert_eq!(entries[1].error.as_ref().unwrap().code, ErrorCode::Network);
+    }
+
+    #[test]
+    fn an_already_revoked_key_is_not_recorded() {
+        let resolved = Resolved {
+            ids: vec!["key_a".into()],
+            keys: HashMap::new(),
+            shown_names: HashMap::new(),
+        };
+        let mut already = outcome("key_a", RevokeStatus::Revoked, Some(key("a", None)));
+        already.already_revoked = true;
+        assert!(revoked("work", "local", Some("again"), &[already], &resolved).is_empty());
     }
 
     #[test]

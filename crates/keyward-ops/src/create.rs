@@ -1,0 +1,157 @@
+//! Creating a key: the form checked field by field, the fit against what the backend can keep,
+//! the keychain policy, the activity entry. The secret is never lost: once the key exists, every
+//! later failure is reported beside it.
+
+use crate::host::Host;
+use crate::records;
+use chrono::Utc;
+use keyward_core::model::validate_name;
+use keyward_core::{
+    Capabilities, CreatedKey, Error, Expiration, KeyBackend, NewKey, Result, Subject,
+};
+
+/// A create form as either front end collected it; blank optional fields mean "not given".
+#[derive(Debug, Clone, Default)]
+pub struct CreateForm {
+    pub name: String,
+    /// A preset name, a duration (`90d`, `12h`) or a date; `None` or blank: the default.
+    pub expires: Option<String>,
+    pub owner: Option<String>,
+    pub description: Option<String>,
+    pub level: Option<u8>,
+    pub scopes: Vec<String>,
+}
+
+/// The form as a [`NewKey`]: each error names its field (`name`, `expires`, `owner`, `scopes`,
+/// `description`), the name first so an empty form points at the first field.
+pub fn new_key(form: CreateForm) -> Result<NewKey> {
+    let name = validate_name(&form.name)?;
+    let expiration = match non_blank(form.expires) {
+        Some(text) => Expiration::parse(&text)?,
+        None => Expiration::default(),
+    };
+    // The backend checks this again at creation; checking now refuses a date in the past before
+    // any request is sent.
+    expiration.resolve(Utc::now())?;
+    let owner = non_blank(form.owner)
+        .map(|owner| Subject::parse(&owner))
+        .transpose()?;
+    NewKey {
+        owner,
+        level: form.level,
+        scopes: form
+            .scopes
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        description: non_blank(form.description),
+        ..NewKey::named(name, expiration)
+    }
+    .validated()
+}
+
+/// Refuses what the backend cannot keep, naming the field and the backend, before any request is
+/// sent. `capabilities` are the ones learned when the backend was opened
+/// ([`crate::capabilities::learn`]).
+pub fn fits(kind: &str, capabilities: &Capabilities, new: &NewKey) -> Result<()> {
+    if let Some(level) = new.level {
+        match capabilities.levels {
+            None => {
+                return Err(Error::invalid(
+                    "level",
+                    format!("the {kind} backend has no levels"),
+                ))
+            }
+            Some((low, high)) if !(low..=high).contains(&level) => {
+                return Err(Error::invalid(
+                    "level",
+                    format!("the {kind} backend takes levels {low} to {high} on this account"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if !new.scopes.is_empty() && !capabilities.scopes {
+        return Err(Error::invalid(
+            "scopes",
+            format!("the {kind} backend has no scopes"),
+        ));
+    }
+    if new.description.is_some() && !capabilities.descriptions {
+        return Err(Error::invalid(
+            "description",
+            format!("the {kind} backend keeps no description with a key"),
+        ));
+    }
+    match &new.owner {
+        Some(Subject::User(_)) if !capabilities.user_keys => Err(Error::invalid(
+            Subject::FIELD,
+            format!("the {kind} backend has no user-owned keys"),
+        )),
+        Some(Subject::Org(_)) if !capabilities.org_keys => Err(Error::invalid(
+            Subject::FIELD,
+            format!("the {kind} backend has no organization keys"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A key just created, with what became of the extra steps.
+pub struct Created {
+    /// The key and its secret: show it, whatever else failed.
+    pub created: CreatedKey,
+    /// `Some` when saving to the keychain was asked: whether it worked.
+    pub saved_to_keychain: Option<Result<()>>,
+    /// Why the activity log did not record the create (the key exists either way).
+    pub activity_error: Option<Error>,
+}
+
+/// Creates `new` on `backend` for `host`'s profile.
+///
+/// With `save_to_keychain`, the keychain is asked first: when it is unavailable nothing is created
+/// and the error names the keychain. If saving still fails after the create, the key and its
+/// secret are returned with the failure in [`Created::saved_to_keychain`].
+pub async fn create(
+    backend: &dyn KeyBackend,
+    capabilities: &Capabilities,
+    host: &dyn Host,
+    new: NewKey,
+    save_to_keychain: bool,
+) -> Result<Created> {
+    fits(backend.kind(), capabilities, &new)?;
+    if save_to_keychain {
+        host.secrets().probe().await.map_err(|error| match error {
+            Error::KeychainUnavailable(why) => Error::KeychainUnavailable(format!(
+                "the key was not created: it was to be saved in the OS keychain, which is unavailable: {why}"
+            )),
+            other => other,
+        })?;
+    }
+    let created = backend.create(new).await?;
+    let activity_error = host
+        .record(vec![records::created(
+            host.profile(),
+            backend.kind(),
+            &created.key,
+        )])
+        .await
+        .err();
+    let saved_to_keychain = match save_to_keychain {
+        true => Some(
+            host.secrets()
+                .save_key_secret(host.profile(), &created.key.id, &created.secret)
+                .await,
+        ),
+        false => None,
+    };
+    Ok(Created {
+        created,
+        saved_to_keychain,
+        activity_error,
+    })
+}
+
+pub(crate) fn non_blank(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}

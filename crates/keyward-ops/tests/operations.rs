@@ -1,0 +1,389 @@
+//! The operations' rules, run against the local store with a test host (an activity log in a
+//! temporary folder, a keychain that can be made to fail).
+
+use async_trait::async_trait;
+use keyward_core::{
+    BulkOptions, CancelFlag, Error, ErrorCode, Expiration, ExpiryPreset, KeyBackend, ListQuery,
+    NewKey, Result,
+};
+use keyward_local::{ActivityLog, ActivityQuery, LocalStore, NewActivity};
+use keyward_ops::create::{self, CreateForm};
+use keyward_ops::selection::Resolved;
+use keyward_ops::{list, revoke, Host, SecretKeeper};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct FakeKeychain {
+    unavailable: bool,
+    /// Keys whose forget fails with an ordinary error.
+    broken: HashSet<String>,
+    saved: Mutex<HashMap<String, String>>,
+    forgets_asked: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl SecretKeeper for FakeKeychain {
+    async fn probe(&self) -> Result<()> {
+        match self.unavailable {
+            true => Err(Error::KeychainUnavailable("no Secret Service".into())),
+            false => Ok(()),
+        }
+    }
+    async fn save_key_secret(&self, _p: &str, key_id: &str, secret: &SecretString) -> Result<()> {
+        self.probe().await?;
+        self.saved
+            .lock()
+            .unwrap()
+            .insert(key_id.to_owned(), secret.expose_secret().to_owned());
+        Ok(())
+    }
+    async fn forget_key_secret(&self, _p: &str, key_id: &str) -> Result<bool> {
+        self.forgets_asked.lock().unwrap().push(key_id.to_owned());
+        self.probe().await?;
+        if self.broken.contains(key_id) {
+            return Err(Error::Store("this entry cannot be deleted".into()));
+        }
+        Ok(self.saved.lock().unwrap().remove(key_id).is_some())
+    }
+    async fn save_credential(&self, _p: &str, _c: &SecretString) -> Result<()> {
+        self.probe().await
+    }
+    fn saved_ids(&self, _p: &str) -> Result<Option<HashSet<String>>> {
+        Ok(Some(self.saved.lock().unwrap().keys().cloned().collect()))
+    }
+}
+
+struct TestHost {
+    log: ActivityLog,
+    keychain: FakeKeychain,
+    cancel: CancelFlag,
+}
+
+impl TestHost {
+    fn new(dir: &std::path::Path, keychain: FakeKeychain) -> TestHost {
+        TestHost {
+            log: ActivityLog::open(&dir.join(ActivityLog::FILE_NAME)).unwrap(),
+            keychain,
+            cancel: CancelFlag::new(),
+        }
+    }
+
+    fn actions(&self) -> Vec<String> {
+        let page = self
+            .log
+            .list(&ActivityQuery {
+                limit: 100,
+                ..ActivityQuery::default()
+            })
+            .unwrap();
+        page.entries
+            .iter()
+            .map(|e| format!("{}:{}", e.action.as_str(), e.key_id))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Host for TestHost {
+    fn profile(&self) -> &str {
+        "work"
+    }
+    async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
+        self.log.record(&entries)
+    }
+    fn secrets(&self) -> &dyn SecretKeeper {
+        &self.keychain
+    }
+    fn cancel(&self) -> &CancelFlag {
+        &self.cancel
+    }
+}
+
+fn form(name: &str) -> CreateForm {
+    CreateForm {
+        name: name.into(),
+        ..CreateForm::default()
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_keychain_refuses_a_create_that_would_save_before_anything_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let host = TestHost::new(
+        dir.path(),
+        FakeKeychain {
+            unavailable: true,
+            ..FakeKeychain::default()
+        },
+    );
+    let new = create::new_key(form("ci")).unwrap();
+    let error = create::create(&store, &store.capabilities(), &host, new, true)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(error.code(), ErrorCode::KeychainUnavailable);
+    assert!(error.to_string().contains("keychain"), "{error}");
+    assert_eq!(
+        store.list(&ListQuery::default()).await.unwrap().items.len(),
+        0
+    );
+    assert!(host.actions().is_empty());
+}
+
+/// A keychain that answers the probe but then fails the save: the key and its secret still come
+/// back, with the failure beside them.
+struct FailsOnSave(FakeKeychain);
+
+#[async_trait]
+impl SecretKeeper for FailsOnSave {
+    async fn probe(&self) -> Result<()> {
+        Ok(())
+    }
+    async fn save_key_secret(&self, _p: &str, _k: &str, _s: &SecretString) -> Result<()> {
+        Err(Error::KeychainUnavailable("locked meanwhile".into()))
+    }
+    async fn forget_key_secret(&self, p: &str, k: &str) -> Result<bool> {
+        self.0.forget_key_secret(p, k).await
+    }
+    async fn save_credential(&self, p: &str, c: &SecretString) -> Result<()> {
+        self.0.save_credential(p, c).await
+    }
+    fn saved_ids(&self, p: &str) -> Result<Option<HashSet<String>>> {
+        self.0.saved_ids(p)
+    }
+}
+
+struct SaveFailHost(TestHost, FailsOnSave);
+
+#[async_trait]
+impl Host for SaveFailHost {
+    fn profile(&self) -> &str {
+        "work"
+    }
+    async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
+        self.0.record(entries).await
+    }
+    fn secrets(&self) -> &dyn SecretKeeper {
+        &self.1
+    }
+    fn cancel(&self) -> &CancelFlag {
+        &self.0.cancel
+    }
+}
+
+#[tokio::test]
+async fn a_save_that_fails_after_the_create_keeps_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let host = SaveFailHost(
+        TestHost::new(dir.path(), FakeKeychain::default()),
+        FailsOnSave(FakeKeychain::default()),
+    );
+    let new = create::new_key(form("ci")).unwrap();
+    let created = create::create(&store, &store.capabilities(), &host, new, true)
+        .await
+        .unwrap();
+    assert!(created.created.secret.expose_secret().starts_with("kw_"));
+    assert_eq!(
+        created.saved_to_keychain.unwrap().unwrap_err().code(),
+        ErrorCode::KeychainUnavailable
+    );
+    assert_eq!(
+        host.0.actions(),
+        [format!("created:{}", created.created.key.id)]
+    );
+}
+
+#[tokio::test]
+async fn the_capability_fit_names_the_field_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let host = TestHost::new(dir.path(), FakeKeychain::default());
+    let mut capabilities = store.capabilities();
+    capabilities.levels = Some((1, 3));
+    capabilities.scopes = false;
+    for (new, field) in [
+        (
+            NewKey {
+                level: Some(4),
+                ..create::new_key(form("ci")).unwrap()
+            },
+            "level",
+        ),
+        (
+            NewKey {
+                scopes: vec!["read".into()],
+                ..create::new_key(form("ci")).unwrap()
+            },
+            "scopes",
+        ),
+    ] {
+        let error = create::create(&store, &capabilities, &host, new, false)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(error.field(), Some(field));
+    }
+    assert_eq!(
+        store.list(&ListQuery::default()).await.unwrap().items.len(),
+        0
+    );
+    let error = create::new_key(CreateForm {
+        expires: Some("2001-01-01".into()),
+        ..form("old")
+    })
+    .unwrap_err();
+    assert_eq!(error.field(), Some("expires"));
+}
+
+fn keys(store: &LocalStore, names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| {
+            store
+                .create_sync(NewKey::named(
+                    *name,
+                    Expiration::Preset(ExpiryPreset::OneMonth),
+                ))
+                .unwrap()
+                .key
+                .id
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn revoking_an_already_revoked_key_records_nothing_new_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let ids = keys(&store, &["a", "b"]);
+    store.revoke_sync(&ids[0], Some("first")).unwrap();
+    let host = TestHost::new(dir.path(), FakeKeychain::default());
+    let report = revoke::revoke(
+        &store,
+        &host,
+        &Resolved::of_ids(ids.clone(), "ids").unwrap(),
+        Some("second"),
+        false,
+        &BulkOptions::default(),
+    )
+    .await;
+    assert_eq!(report.revoked, 2);
+    assert_eq!(report.already_revoked, 1);
+    assert!(report.outcomes[0].already_revoked);
+    assert!(!report.outcomes[1].already_revoked);
+    assert_eq!(host.actions(), [format!("revoked:{}", ids[1])]);
+}
+
+#[tokio::test]
+async fn forgetting_goes_on_after_an_ordinary_error_and_stops_after_an_unavailable_keychain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let ids = keys(&store, &["a", "b", "c", "d"]);
+    let saved = |keychain: &FakeKeychain| {
+        for id in &ids {
+            keychain
+                .saved
+                .lock()
+                .unwrap()
+                .insert(id.clone(), "s".into());
+        }
+    };
+    let broken = FakeKeychain {
+        broken: HashSet::from([ids[1].clone()]),
+        ..FakeKeychain::default()
+    };
+    saved(&broken);
+    let host = TestHost::new(dir.path(), broken);
+    let resolved = Resolved::of_ids(ids.clone(), "ids").unwrap();
+    let report = revoke::revoke(
+        &store,
+        &host,
+        &resolved,
+        None,
+        true,
+        &BulkOptions::default(),
+    )
+    .await;
+    let forgotten: Vec<Option<bool>> = report.outcomes.iter().map(|k| k.forgotten).collect();
+    assert_eq!(forgotten, [Some(true), None, Some(true), Some(true)]);
+    assert_eq!(
+        report.outcomes[1].forget_error.as_ref().unwrap().code,
+        ErrorCode::Store
+    );
+    assert_eq!(report.first_failure(), Some(ErrorCode::Store));
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let ids = keys(&store, &["a", "b", "c"]);
+    let locked = FakeKeychain {
+        unavailable: true,
+        ..FakeKeychain::default()
+    };
+    for id in &ids {
+        locked.saved.lock().unwrap().insert(id.clone(), "s".into());
+    }
+    let host = TestHost::new(dir.path(), locked);
+    let resolved = Resolved::of_ids(ids.clone(), "ids").unwrap();
+    let report = revoke::revoke(
+        &store,
+        &host,
+        &resolved,
+        None,
+        true,
+        &BulkOptions::default(),
+    )
+    .await;
+    assert_eq!(report.revoked, 3, "the revokes happened");
+    assert!(report.outcomes.iter().all(|k| k
+        .forget_error
+        .as_ref()
+        .is_some_and(|e| e.code == ErrorCode::KeychainUnavailable)));
+    assert_eq!(
+        host.keychain.forgets_asked.lock().unwrap().len(),
+        1,
+        "not asked again after keychain_unavailable"
+    );
+}
+
+#[tokio::test]
+async fn a_listing_carries_the_saved_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let ids = keys(&store, &["a", "b"]);
+    let keychain = FakeKeychain::default();
+    keychain
+        .saved
+        .lock()
+        .unwrap()
+        .insert(ids[1].clone(), "s".into());
+    let host = TestHost::new(dir.path(), keychain);
+    let page = list::list(&store, &host, ListQuery::default())
+        .await
+        .unwrap();
+    let marks: HashMap<String, bool> = page
+        .page
+        .items
+        .iter()
+        .map(|k| (k.key.id.clone(), k.saved_in_keychain))
+        .collect();
+    assert_eq!(marks[&ids[0]], false);
+    assert_eq!(marks[&ids[1]], true);
+    let json = serde_json::to_value(&page).unwrap();
+    assert!(json["items"][0].get("saved_in_keychain").is_some());
+    assert!(
+        json["items"][0].get("id").is_some(),
+        "the key's own fields, flattened"
+    );
+    let one = list::get(&store, &host, &format!(" {} ", ids[1]))
+        .await
+        .unwrap();
+    assert!(one.saved_in_keychain);
+    assert_eq!(
+        list::get(&store, &host, "").await.unwrap_err().field(),
+        Some("id")
+    );
+}
