@@ -245,9 +245,9 @@ fn freesewing_levels_delete_verify_and_permission() {
     // Levels are checked against the backend's range, other backends' fields refused.
     for (flags, field, message) in [
         (
-            &["--level", "9"][..],
+            &["--level", "10"][..],
             "level",
-            "the freesewing backend takes levels 1 to 8",
+            "the freesewing backend takes levels 1 to 9",
         ),
         (
             &["--scope", "read"][..],
