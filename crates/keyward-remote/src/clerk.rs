@@ -152,6 +152,25 @@ impl ClerkBackend {
         }
     }
 
+    /// A key's secret, read again (`GET /api_keys/{id}/secret`, which only the Backend API has).
+    async fn read_secret(&self, id: &str) -> Result<SecretString> {
+        #[derive(Deserialize)]
+        struct WireSecret {
+            secret: String,
+        }
+        let id = key_id(id)?;
+        self.client
+            .call(Request::get(self.url(&[id, "secret"])), |mut response| {
+                if response.status != StatusCode::OK {
+                    return Err(error_from(&response, &format!("API key {id}")));
+                }
+                let read = parse::<WireSecret>(SERVICE, &response);
+                response.wipe();
+                Ok(SecretString::from(read?.secret))
+            })
+            .await
+    }
+
     /// Every key of the owner, revoked and expired ones included.
     async fn snapshot(&self, subject: &str) -> Result<std::sync::Arc<Vec<ApiKey>>> {
         self.snapshots
@@ -355,49 +374,74 @@ struct WireKey {
     created_at: i64,
 }
 
+/// What a create answer gave.
+enum CreateAnswer {
+    Complete(CreatedKey),
+    /// The key was made (its id is in the answer) but its secret is not: read it again.
+    WithoutSecret(ApiKey),
+}
+
 /// Reads a create answer. An answer that carries a secret has made a key, so it always yields
 /// that secret: the key is read strictly if it can be, else field by field, with what cannot be
 /// read taken from the request (name, owner, description, scopes, lifetime) or defaulted (created
-/// now, active). An answer without a secret is an error that says a key may exist, with its id
-/// when the answer has one, and what to do about it.
-fn created_from(response: &Response, asked: &CreateBody, now: DateTime<Utc>) -> Result<CreatedKey> {
-    let unreadable = |what: &str, id: Option<&str>| {
-        let key = id.map_or_else(
-            || {
-                format!(
-                    "a key named '{}' may have been created for {}",
-                    asked.name, asked.subject
-                )
-            },
-            |id| format!("Clerk has probably created key {id} ('{}')", asked.name),
-        );
-        let todo = id.map_or_else(
-            || "look for it in the owner's key list (newest first) and revoke it if it is there, then create the key again".to_owned(),
-            |id| format!("revoke it (keyward revoke {id}) and create the key again"),
-        );
-        Error::Backend(format!(
-            "Clerk's answer to the create {what} (HTTP {}): {key}, but Keyward did not get its secret; {todo}",
-            response.status.as_u16()
-        ))
-    };
+/// now, active). An answer with an id but no secret is [`CreateAnswer::WithoutSecret`]; one with
+/// neither is an error that says a key may exist and what to do about it.
+fn created_from(
+    response: &Response,
+    asked: &CreateBody,
+    now: DateTime<Utc>,
+) -> Result<CreateAnswer> {
+    let status = response.status.as_u16();
     let Ok(serde_json::Value::Object(mut object)) =
         serde_json::from_slice::<serde_json::Value>(&response.body)
     else {
-        return Err(unreadable("is not a JSON object Keyward can read", None));
+        let what = format!("is not a JSON object Keyward can read (HTTP {status})");
+        return Err(key_may_exist(asked, &what, None));
     };
     let secret = match object.remove("secret") {
-        Some(serde_json::Value::String(secret)) if !secret.is_empty() => SecretString::from(secret),
-        _ => {
-            let id = object.get("id").and_then(|id| id.as_str());
-            return Err(unreadable("carries no secret", id));
-        }
+        Some(serde_json::Value::String(secret)) if !secret.is_empty() => Some(secret),
+        _ => None,
     };
     let object = serde_json::Value::Object(object);
     let key = serde_json::from_value::<WireKey>(object.clone())
         .ok()
         .and_then(|wire| wire.into_api_key(now).ok())
         .unwrap_or_else(|| key_read_leniently(&object, asked, now));
-    Ok(CreatedKey { key, secret })
+    match secret {
+        Some(secret) => Ok(CreateAnswer::Complete(CreatedKey {
+            key,
+            secret: SecretString::from(secret),
+        })),
+        None if !key.id.is_empty() => Ok(CreateAnswer::WithoutSecret(key)),
+        None => Err(key_may_exist(
+            asked,
+            &format!("carries neither the key's id nor its secret (HTTP {status})"),
+            None,
+        )),
+    }
+}
+
+/// The error for a create whose answer did not give the secret: a key may exist; with its id when
+/// known, and what to do.
+fn key_may_exist(asked: &CreateBody, what: &str, id: Option<&str>) -> Error {
+    let (key, todo) = match id {
+        Some(id) => (
+            format!("Clerk has created key {id} ('{}')", asked.name),
+            format!("revoke it (keyward revoke {id}) and create the key again"),
+        ),
+        None => (
+            format!(
+                "a key named '{}' may have been created for {}",
+                asked.name, asked.subject
+            ),
+            "look for it in the owner's key list (newest first) and revoke it if it is there, \
+             then create the key again"
+                .to_owned(),
+        ),
+    };
+    Error::Backend(format!(
+        "Clerk's answer to the create {what}: {key}, but Keyward did not get its secret; {todo}"
+    ))
 }
 
 /// A created key from an answer that does not match the contract: each field that can be read
@@ -545,7 +589,8 @@ impl KeyBackend for ClerkBackend {
             seconds_until_expiration: new.expiration.seconds_from(Utc::now())?,
         };
         let request = Request::create(self.url(&[]), &body);
-        self.client
+        let answer = self
+            .client
             .call(request, |mut response| {
                 // The BAPI answers 200; Clerk's frontend API answers 201 to the same call.
                 if !matches!(response.status.as_u16(), 200 | 201) {
@@ -559,12 +604,25 @@ impl KeyBackend for ClerkBackend {
                         other => other,
                     });
                 }
-                let created = created_from(&response, &body, Utc::now());
+                let answer = created_from(&response, &body, Utc::now());
                 response.wipe();
-                created
+                answer
             })
-            .await
-            .inspect(|_| self.snapshots.created())
+            .await;
+        // Whatever the answer, a key may now exist that the snapshots do not have.
+        self.snapshots.created();
+        match answer? {
+            CreateAnswer::Complete(created) => Ok(created),
+            // The Backend API can read a secret again, so an answer without one loses nothing.
+            CreateAnswer::WithoutSecret(key) => match self.read_secret(&key.id).await {
+                Ok(secret) => Ok(CreatedKey { key, secret }),
+                Err(_) => Err(key_may_exist(
+                    &body,
+                    "carried no secret and reading it again failed",
+                    Some(&key.id),
+                )),
+            },
+        }
     }
 
     /// Clerk filters valid keys, searches names (`query`) and pages, newest first: such queries
@@ -776,9 +834,12 @@ mod tests {
     #[test]
     fn a_create_answer_with_a_secret_is_never_lost() {
         let now = Utc::now();
+        let complete = |body: &str| match created_from(&response(200, body), &asked(), now) {
+            Ok(CreateAnswer::Complete(created)) => created,
+            _ => panic!("{body}"),
+        };
         // Only the secret: everything else comes from the request, created now.
-        let bare =
-            created_from(&response(200, r#"{"secret":"ak_s3cret"}"#), &asked(), now).unwrap();
+        let bare = complete(r#"{"secret":"ak_s3cret"}"#);
         assert_eq!(bare.secret.expose_secret(), "ak_s3cret");
         assert_eq!(bare.key.name, "CI key");
         assert_eq!(bare.key.id, "");
@@ -790,9 +851,10 @@ mod tests {
             Some(now + chrono::Duration::seconds(3600))
         );
         // A date out of range and a wrong type: the rest is still read.
-        let body = r#"{"id":"ak_1","name":"CI key","subject":"org_9","secret":"ak_x",
-            "created_at":9e300,"expiration":"never","revoked":false,"scopes":["a"]}"#;
-        let odd = created_from(&response(200, body), &asked(), now).unwrap();
+        let odd = complete(
+            r#"{"id":"ak_1","name":"CI key","subject":"org_9","secret":"ak_x",
+            "created_at":9e300,"expiration":"never","revoked":false,"scopes":["a"]}"#,
+        );
         assert_eq!(odd.key.id, "ak_1");
         assert_eq!(odd.key.owner, Some(Subject::Org("org_9".into())));
         assert_eq!(odd.key.scopes, ["a"]);
@@ -800,12 +862,19 @@ mod tests {
     }
 
     #[test]
-    fn a_create_answer_without_a_secret_says_what_may_exist() {
+    fn a_create_answer_without_a_secret_is_read_again_or_says_what_may_exist() {
         let now = Utc::now();
-        let error = created_from(&response(200, r#"{"id":"ak_7"}"#), &asked(), now).unwrap_err();
-        assert!(error.to_string().contains("created key ak_7"), "{error}");
+        let answer = created_from(&response(200, r#"{"id":"ak_7"}"#), &asked(), now);
+        let Ok(CreateAnswer::WithoutSecret(key)) = answer else {
+            panic!("an id without a secret is read again");
+        };
+        assert_eq!((key.id.as_str(), key.name.as_str()), ("ak_7", "CI key"));
+        let error = key_may_exist(&asked(), "carried no secret", Some("ak_7")).to_string();
+        assert!(error.contains("created key ak_7") && error.contains("keyward revoke ak_7"));
         for body in ["", "<html>", "[1]", r#"{"secret":""}"#] {
-            let error = created_from(&response(200, body), &asked(), now).unwrap_err();
+            let Err(error) = created_from(&response(200, body), &asked(), now) else {
+                panic!("{body}");
+            };
             assert_eq!(error.code(), keyward_core::ErrorCode::Backend);
             assert!(
                 error.to_string().contains("'CI key' may have been created"),

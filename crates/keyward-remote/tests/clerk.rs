@@ -396,26 +396,30 @@ async fn a_create_answer_with_unreadable_fields_still_yields_the_secret() {
     assert_eq!(verified.id, key.id);
 }
 
-/// An answer without a secret (or not readable at all) after the key may exist: the error says so,
-/// names the key when it can, and says what to do.
+/// An answer with the key's id but not its secret loses nothing: the Backend API reads the secret
+/// again (`GET /api_keys/{id}/secret`). An answer that cannot be read at all says a key may
+/// exist, under which name, and what to do.
 #[tokio::test]
-async fn a_create_answer_without_the_secret_says_a_key_may_exist() {
+async fn a_create_answer_without_the_secret_reads_it_again_or_says_a_key_may_exist() {
     let f = fixture().await;
     set_quirks(
         &f.emulator,
         serde_json::json!({ "create_answer": "no_secret" }),
     )
     .await;
-    let error = f.clerk.create(new_key("no secret")).await.unwrap_err();
-    assert_eq!(error.code(), ErrorCode::Backend);
-    let made = f.clerk.list(&ListQuery::default()).await.unwrap().items;
-    let id = &made[0].id;
-    let message = error.to_string();
-    assert!(message.contains(&format!("created key {id}")), "{message}");
-    assert!(
-        message.contains(&format!("keyward revoke {id}")),
-        "{message}"
+    f.emulator.reset_stats();
+    let created = f.clerk.create(new_key("no secret")).await.unwrap();
+    assert_eq!(created.key.name, "no secret");
+    let stats = f.emulator.stats();
+    assert_eq!(
+        stats.get("GET /api_keys/{id}/secret"),
+        Some(&1),
+        "{stats:?}"
     );
+    let Verification::Valid(verified) = f.clerk.verify(&created.secret).await.unwrap() else {
+        panic!("the secret read again is the key's");
+    };
+    assert_eq!(verified.id, created.key.id);
 
     set_quirks(
         &f.emulator,
@@ -424,6 +428,7 @@ async fn a_create_answer_without_the_secret_says_a_key_may_exist() {
     .await;
     f.emulator.reset_stats();
     let error = f.clerk.create(new_key("not json")).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Backend);
     let message = error.to_string();
     assert!(
         message.contains("'not json' may have been created"),
@@ -431,6 +436,11 @@ async fn a_create_answer_without_the_secret_says_a_key_may_exist() {
     );
     assert!(message.contains("key list"), "{message}");
     assert_eq!(f.emulator.request_count(), 1, "a create is never resent");
+    let listed = f.clerk.list(&ListQuery::default()).await.unwrap();
+    assert!(
+        listed.items.iter().any(|k| k.name == "not json"),
+        "the key is there"
+    );
 }
 
 /// Clerk's documented maximum is 100; when a server refuses it, the adapter steps down to a page
