@@ -65,12 +65,14 @@ pub fn check(text: &str) -> Result<()> {
             "is not a Keyward key: it should start with kw_",
         ));
     }
-    if text.len() != SECRET_LEN {
+    // Counted in characters, as the message says: a non-ASCII character is refused below for
+    // what it is, not for a length that reads "41, not 41".
+    let length = text.chars().count();
+    if length != SECRET_LEN {
         return Err(Error::invalid(
             field,
             format!(
-                "is not a Keyward key: it should be {SECRET_LEN} characters long, not {}",
-                text.chars().count()
+                "is not a Keyward key: it should be {SECRET_LEN} characters long, not {length}"
             ),
         ));
     }
