@@ -470,13 +470,16 @@ struct CreateAnswer {
     key: ApiKey,
 }
 
-/// The result of reading a create answer: the key, or why not, with the id when known.
-enum Created {
-    Key(CreateAnswer),
-    Unreadable { id: Option<String> },
+/// A create answer without a secret in it, with the key's id when the answer had one.
+#[derive(Debug)]
+struct Unreadable {
+    id: Option<String>,
 }
 
-fn read_create_answer(response: &mut Response, sent: &CreateBody<'_>) -> Created {
+fn read_create_answer(
+    response: &mut Response,
+    sent: &CreateBody<'_>,
+) -> std::result::Result<CreateAnswer, Unreadable> {
     let mut body: Option<Value> = serde_json::from_slice(&response.body).ok();
     response.wipe();
     let apikey = body
@@ -484,7 +487,7 @@ fn read_create_answer(response: &mut Response, sent: &CreateBody<'_>) -> Created
         .and_then(|body| body.get_mut("apikey"))
         .and_then(Value::as_object_mut);
     let Some(apikey) = apikey else {
-        return Created::Unreadable { id: None };
+        return Err(Unreadable { id: None });
     };
     let id = ["key", "id"]
         .iter()
@@ -493,7 +496,7 @@ fn read_create_answer(response: &mut Response, sent: &CreateBody<'_>) -> Created
         .map(str::to_owned);
     // Moved, not copied: the only copy of the secret becomes the SecretString.
     let Some(Value::String(secret)) = apikey.remove("secret") else {
-        return Created::Unreadable { id };
+        return Err(Unreadable { id });
     };
     let now = Utc::now();
     let date = |field: &str| {
@@ -531,7 +534,7 @@ fn read_create_answer(response: &mut Response, sent: &CreateBody<'_>) -> Created
         metadata: None,
         stub: None,
     };
-    Created::Key(CreateAnswer {
+    Ok(CreateAnswer {
         secret: SecretString::from(secret),
         key,
     })
@@ -637,13 +640,13 @@ impl KeyBackend for FreeSewingBackend {
             .await?;
         self.snapshots.created();
         match answer {
-            Created::Key(CreateAnswer { secret, mut key }) => {
+            Ok(CreateAnswer { secret, mut key }) => {
                 if key.id.is_empty() {
                     key.id = self.id_of_newest(&key.name).await.unwrap_or_default();
                 }
                 Ok(CreatedKey { key, secret })
             }
-            Created::Unreadable { id } => Err(key_may_exist(status, id.as_deref(), &new.name)),
+            Err(Unreadable { id }) => Err(key_may_exist(status, id.as_deref(), &new.name)),
         }
     }
 
@@ -826,7 +829,7 @@ mod tests {
         let created = r#"{"result":"created","apikey":{"key":"k-1","secret":"s3cr3t-one",
             "level":3,"createdAt":"2026-01-10T12:00:00.000Z","expiresAt":"2026-02-09T12:00:00.000Z",
             "name":"CI","userId":61}}"#;
-        let Created::Key(answer) = read_create_answer(&mut response(201, created), &sent()) else {
+        let Ok(answer) = read_create_answer(&mut response(201, created), &sent()) else {
             panic!("not read")
         };
         assert_eq!(answer.secret.expose_secret(), "s3cr3t-one");
@@ -841,7 +844,7 @@ mod tests {
         let seed = r#"{"result":"success","apikey":{"key":"k-2","secret":"s3cr3t-two",
             "level":3,"expiresAt":"2099-02-09T12:00:00.000Z","name":"CI","userId":61}}"#;
         let before = Utc::now();
-        let Created::Key(answer) = read_create_answer(&mut response(200, seed), &sent()) else {
+        let Ok(answer) = read_create_answer(&mut response(200, seed), &sent()) else {
             panic!("not read")
         };
         assert_eq!(answer.secret.expose_secret(), "s3cr3t-two");
@@ -851,7 +854,7 @@ mod tests {
         // Only the secret and the id: everything else comes from what was sent.
         let bare =
             r#"{"apikey":{"key":"k-3","secret":"s3cr3t-3","expiresAt":"not a date","level":"x"}}"#;
-        let Created::Key(answer) = read_create_answer(&mut response(201, bare), &sent()) else {
+        let Ok(answer) = read_create_answer(&mut response(201, bare), &sent()) else {
             panic!("not read")
         };
         assert_eq!(
@@ -871,7 +874,7 @@ mod tests {
                 Some("k-9"),
             ),
         ] {
-            let Created::Unreadable { id: read } =
+            let Err(Unreadable { id: read }) =
                 read_create_answer(&mut response(201, body), &sent())
             else {
                 panic!("{body}")
