@@ -12,6 +12,7 @@ pub mod filter;
 pub mod key_format;
 pub mod model;
 pub mod names;
+pub mod private_fs;
 
 pub use backend::{Capabilities, KeyBackend, RevokeKind};
 pub use bulk::{

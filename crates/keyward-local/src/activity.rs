@@ -187,7 +187,8 @@ impl ActivityLog {
     pub const FILE_NAME: &'static str = "activity.db";
 
     /// Opens (creating if needed) the log at `path`. If `path` is a folder, the log is
-    /// [`FILE_NAME`](Self::FILE_NAME) inside it. Missing parent folders are created.
+    /// [`FILE_NAME`](Self::FILE_NAME) inside it. Missing parent folders are created; the folder
+    /// holding the log is made owner-only (it is the data folder).
     pub fn open(path: &Path) -> Result<Self> {
         let path = if path.is_dir() {
             path.join(Self::FILE_NAME)
@@ -195,12 +196,7 @@ impl ActivityLog {
             path.to_owned()
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Error::Store(format!(
-                    "could not create the data folder {}: {e}",
-                    parent.display()
-                ))
-            })?;
+            sqlite::private_data_dir(parent)?;
         }
         let conn = sqlite::open(&path, &ACTIVITY_FILE, |_| Ok(()))?;
         Ok(ActivityLog {

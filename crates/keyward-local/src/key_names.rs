@@ -1,10 +1,11 @@
 //! The names Keyward keeps for keys whose server keeps none ([`keyward_core::KeyNames`]), in a
 //! small SQLite file in the data folder: one row per (profile, key id), the name and nothing else
 //! (never a secret). SQLite in WAL mode makes each write all-or-nothing, so a crash never leaves a
-//! half-written name, and the CLI and the app can both use the file at once. The file is readable
-//! by its owner only.
+//! half-written name, and the CLI and the app can both use the file at once. The file (and its
+//! `-wal`/`-shm` files and folder) is its owner's only, as `sqlite` makes Keyward's databases.
 
 use crate::errors::InFile;
+use crate::sqlite;
 use keyward_core::{Error, KeyNames, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
@@ -42,14 +43,9 @@ impl LocalKeyNames {
 
     /// Opens (creating if needed) the names of `profile`'s keys in `data_dir`.
     pub fn open(data_dir: &Path, profile: &str) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            Error::Store(format!(
-                "could not create the data folder {}: {e}",
-                data_dir.display()
-            ))
-        })?;
+        sqlite::private_data_dir(data_dir)?;
         let path = data_dir.join(Self::FILE_NAME);
-        create_private(&path)?;
+        sqlite::create_private(&path)?;
         let conn = open_connection(&path)?;
         Ok(LocalKeyNames {
             path,
@@ -116,29 +112,6 @@ impl KeyNames for LocalKeyNames {
     }
 }
 
-/// Creates the file readable and writable by its owner only (SQLite gives its journal files the
-/// same mode), and narrows an existing file to that.
-fn create_private(path: &Path) -> Result<()> {
-    let failed = |e: std::io::Error| {
-        Error::Store(format!(
-            "could not create {} with owner-only access: {e}",
-            path.display()
-        ))
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        options.open(path).map_err(failed)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
-    }
-    #[cfg(not(unix))]
-    options.open(path).map_err(failed)?;
-    Ok(())
-}
-
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).in_file(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).in_file(path)?;
@@ -151,6 +124,8 @@ fn open_connection(path: &Path) -> Result<Connection> {
             path.display()
         )));
     }
+    // Owner-only before the first write, so the -wal and -shm files SQLite creates copy that.
+    sqlite::tighten(path)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
         .in_file(path)?;

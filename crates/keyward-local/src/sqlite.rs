@@ -1,9 +1,11 @@
 //! The SQLite rules both of Keyward's own files follow: the local store's `keyward.db` and the
 //! activity log's `activity.db`. One owner for how such a file is opened (refusing a newer or a
 //! foreign file before anything writes to it, WAL, `synchronous=NORMAL`, versioned migrations) and
-//! for how user text becomes a `LIKE` pattern.
+//! for how user text becomes a `LIKE` pattern. Both files, their `-wal`/`-shm` files and their
+//! folder are their user's alone (`keyward_core::private_fs`).
 
 use crate::errors::InFile;
+use keyward_core::private_fs;
 use keyward_core::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
@@ -32,13 +34,15 @@ impl OwnFile {
 }
 
 /// Opens (creating if needed) `path` as `file`: refuses a file written by a newer Keyward or
-/// holding another program's tables, unchanged; switches to WAL with `synchronous=NORMAL`; runs
-/// `configure` (pragmas of this kind of file); brings the schema up to date.
+/// holding another program's tables, unchanged; makes it owner-only; switches to WAL with
+/// `synchronous=NORMAL`; runs `configure` (pragmas of this kind of file); brings the schema up to
+/// date.
 pub(crate) fn open(
     path: &Path,
     file: &OwnFile,
     configure: impl FnOnce(&Connection) -> rusqlite::Result<()>,
 ) -> Result<Connection> {
+    create_private(path)?;
     let mut conn = Connection::open(path).in_file(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).in_file(path)?;
     // Look at what the file is before anything writes to it (even switching to WAL does).
@@ -57,6 +61,7 @@ pub(crate) fn open(
             file.what
         )));
     }
+    tighten(path)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
         .in_file(path)?;
@@ -74,6 +79,57 @@ pub(crate) fn open(
     configure(&conn).in_file(path)?;
     migrate(&mut conn, file.migrations).in_file(path)?;
     Ok(conn)
+}
+
+/// Creates the folder that holds a Keyward database (and any missing parent) owner-only, and
+/// narrows one made before Keyward did so.
+pub(crate) fn private_data_dir(dir: &Path) -> Result<()> {
+    private_fs::ensure_private_dir(dir).map_err(|e| {
+        Error::Store(format!(
+            "could not create the data folder {} with owner-only access: {e}",
+            dir.display()
+        ))
+    })
+}
+
+/// Before SQLite opens `path`: a missing database is created empty and owner-only, so that it
+/// never exists readable by others and SQLite gives the `-wal` and `-shm` files it creates the
+/// same mode (it copies the database file's). An existing file is left for [`tighten`], after
+/// the checks that must leave a foreign file untouched.
+pub(crate) fn create_private(path: &Path) -> Result<()> {
+    let created = private_fs::private_open_options()
+        .append(true)
+        .create_new(true)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Store(format!(
+            "could not create {} with owner-only access: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Narrows the database and its `-wal`/`-shm` files (when present) to owner-only: files made
+/// before Keyward did so. Called before the first write, so new `-wal`/`-shm` files copy the
+/// narrowed mode.
+pub(crate) fn tighten(path: &Path) -> Result<()> {
+    let mut files = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in &files {
+        private_fs::tighten_file(file).map_err(|e| {
+            Error::Store(format!(
+                "could not make {} readable by its owner only: {e}",
+                file.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {

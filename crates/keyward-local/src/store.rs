@@ -49,14 +49,10 @@ impl LocalStore {
     /// The database's file name inside the data folder.
     pub const FILE_NAME: &'static str = "keyward.db";
 
-    /// Opens (creating if needed) `<data_dir>/keyward.db`, creating `data_dir` if it is missing.
+    /// Opens (creating if needed) `<data_dir>/keyward.db`, creating `data_dir` if it is missing;
+    /// the folder is made owner-only.
     pub fn open(data_dir: &Path) -> Result<LocalStore> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            Error::Store(format!(
-                "could not create the data folder {}: {e}",
-                data_dir.display()
-            ))
-        })?;
+        sqlite::private_data_dir(data_dir)?;
         Self::open_file(&data_dir.join(Self::FILE_NAME))
     }
 
