@@ -16,7 +16,8 @@
 //! ```
 //!
 //! Every emulator also serves admin routes under `/__emulator/` (no auth, exempt from faults):
-//! `GET info`, `GET|PUT faults`, `POST seed`, `GET stats`, `POST stats/reset`, `POST clock`.
+//! `GET info`, `GET|PUT faults`, `POST seed`, `GET stats`, `POST stats/reset`, `POST clock`, and
+//! FreeSewing's behaviour switches `GET|PUT freesewing`.
 //! See the crate's README for their bodies and for every deliberate deviation from the contracts.
 
 // Handlers bail out early with a finished HTTP response (`Result<_, Response>` and `?`); the
