@@ -6,7 +6,13 @@
 //!
 //! The keychain stays the truth: the index is a hint that
 //! [`Keychain::key_secret`](crate::Keychain::key_secret) corrects when it finds it wrong.
+//!
+//! The app and any number of CLI processes share the file. Every change is a read-modify-write
+//! under an OS file lock on [`INDEX_LOCK_FILE_NAME`], re-reading the file once the lock is held,
+//! so no process drops another's entries; the file is replaced atomically, so readers need no
+//! lock. Both files are owner-only (`keyward_core::private_fs`).
 
+use keyward_core::private_fs::{self, FileLock};
 use keyward_core::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -16,6 +22,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The file name inside the data directory.
 pub const INDEX_FILE_NAME: &str = "keychain-index.json";
+/// The companion file whose OS lock serializes changes to the index across processes. It is
+/// never replaced (a lock on a file that a rename replaces would exclude nobody).
+pub const INDEX_LOCK_FILE_NAME: &str = "keychain-index.json.lock";
 
 type Entries = BTreeMap<String, BTreeSet<String>>;
 
@@ -28,24 +37,36 @@ pub struct SavedSecretIndex {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
+    lock_path: PathBuf,
     entries: Mutex<Entries>,
 }
 
 impl SavedSecretIndex {
-    /// Opens (or starts) the index in `data_dir`, creating the directory when it is missing.
+    /// Opens (or starts) the index in `data_dir`, creating the directory when it is missing. The
+    /// directory is made owner-only, and an index written before Keyward did so is narrowed.
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Self> {
         let data_dir = data_dir.as_ref();
-        fs::create_dir_all(data_dir).map_err(|e| {
+        private_fs::ensure_private_dir(data_dir).map_err(|e| {
             Error::Store(format!(
-                "cannot create the data directory {}: {e}",
+                "cannot create the data directory {} with owner-only access: {e}",
                 data_dir.display()
             ))
         })?;
         let path = data_dir.join(INDEX_FILE_NAME);
+        let lock_path = data_dir.join(INDEX_LOCK_FILE_NAME);
+        for file in [&path, &lock_path] {
+            private_fs::tighten_file(file).map_err(|e| {
+                Error::Store(format!(
+                    "cannot make {} readable by its owner only: {e}",
+                    file.display()
+                ))
+            })?;
+        }
         let entries = read_entries(&path)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
+                lock_path,
                 entries: Mutex::new(entries),
             }),
         })
@@ -70,14 +91,17 @@ impl SavedSecretIndex {
             .unwrap_or_default()
     }
 
-    /// Re-reads the file, to pick up what another process (the CLI, the app) recorded.
+    /// Re-reads the file, to pick up what another process (the CLI, the app) recorded. Needs no
+    /// lock: the file is only ever replaced whole.
     pub fn reload(&self) -> Result<()> {
         let fresh = read_entries(&self.inner.path)?;
         *self.lock() = fresh;
         Ok(())
     }
 
-    pub(crate) fn mark_saved(&self, profile: &str, key_id: &str) -> Result<()> {
+    /// Records that the key's secret is saved. [`Keychain`](crate::Keychain) calls this after
+    /// each save; the index is only a hint, so a wrong mark costs a keychain look-up, no secret.
+    pub fn mark_saved(&self, profile: &str, key_id: &str) -> Result<()> {
         self.update(|entries| {
             entries
                 .entry(profile.to_owned())
@@ -86,7 +110,9 @@ impl SavedSecretIndex {
         })
     }
 
-    pub(crate) fn mark_forgotten(&self, profile: &str, key_id: &str) -> Result<()> {
+    /// Records that the key's secret is no longer saved ([`Keychain`](crate::Keychain) calls this
+    /// after each forget).
+    pub fn mark_forgotten(&self, profile: &str, key_id: &str) -> Result<()> {
         self.update(|entries| {
             let Some(ids) = entries.get_mut(profile) else {
                 return false;
@@ -99,10 +125,16 @@ impl SavedSecretIndex {
         })
     }
 
-    /// Read-modify-write under the lock, re-reading the file first so that a change made by
-    /// another process since we opened it is kept rather than overwritten.
+    /// Read-modify-write under this process's lock and then the file lock, re-reading the file
+    /// once both are held so that a change another process made since is kept, not overwritten.
     fn update(&self, change: impl FnOnce(&mut Entries) -> bool) -> Result<()> {
         let mut entries = self.lock();
+        let _file_lock = FileLock::acquire(&self.inner.lock_path).map_err(|e| {
+            Error::Store(format!(
+                "cannot lock {}: {e}",
+                self.inner.lock_path.display()
+            ))
+        })?;
         *entries = read_entries(&self.inner.path)?;
         if change(&mut entries) {
             write_atomically(&self.inner.path, &entries)?;
@@ -130,14 +162,17 @@ fn read_entries(path: &Path) -> Result<Entries> {
     Ok(serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
-/// Temp file in the same directory + rename, so a reader never sees a half-written index.
+/// Owner-only temp file in the same directory + rename, so a reader never sees a half-written
+/// index. The caller holds the file lock, so the temp name (one per process) is free.
 fn write_atomically(path: &Path, entries: &Entries) -> Result<()> {
     let store_error =
         |e: std::io::Error| Error::Store(format!("cannot write {}: {e}", path.display()));
     let json = serde_json::to_vec_pretty(entries)
         .map_err(|e| Error::Unexpected(format!("cannot encode the keychain index: {e}")))?;
     let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
-    let mut file = fs::File::create(&tmp).map_err(store_error)?;
+    // A temp file left by a crashed run of this process id: its mode may not be ours.
+    let _ = fs::remove_file(&tmp);
+    let mut file = private_fs::create_new_private_file(&tmp).map_err(store_error)?;
     let written = file
         .write_all(&json)
         .and_then(|()| file.sync_all())
@@ -203,10 +238,11 @@ mod tests {
         let index = SavedSecretIndex::open(dir.path()).unwrap();
         index.mark_saved("work", "k1").unwrap();
         index.mark_forgotten("work", "k1").unwrap();
-        let names: Vec<_> = fs::read_dir(dir.path())
+        let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, [INDEX_FILE_NAME]);
+        names.sort();
+        assert_eq!(names, [INDEX_FILE_NAME, INDEX_LOCK_FILE_NAME]);
     }
 }

@@ -7,7 +7,7 @@ mod index;
 mod keychain;
 
 pub use clipboard::{ClearResult, ClipboardState, CopyTicket, SafeClipboard, DEFAULT_CLEAR_AFTER};
-pub use index::{SavedSecretIndex, INDEX_FILE_NAME};
+pub use index::{SavedSecretIndex, INDEX_FILE_NAME, INDEX_LOCK_FILE_NAME};
 pub use keychain::{Keychain, DEFAULT_SERVICE, DEFAULT_TIMEOUT};
 
 #[cfg(test)]
