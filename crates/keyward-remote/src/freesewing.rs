@@ -187,7 +187,9 @@ impl FreeSewingBackend {
     /// never goes into Basic auth (the real server crashes on one). The read answers the key
     /// with its creation date; an empty 404 means there is no such key.
     async fn look_up(&self, id: &str) -> Result<Option<ApiKey>> {
-        let request = Request::get(self.client.url(&["apikeys", id, self.suffix]));
+        // Part of a verify, so sent once too: a verify is never retried.
+        let request = Request::get(self.client.url(&["apikeys", id, self.suffix]))
+            .once("Keyward did not retry the check; try again once the server answers");
         self.client
             .call(request, |response| match response.status {
                 StatusCode::OK => parse::<WireOne>(SERVICE, &response)?
@@ -701,11 +703,11 @@ impl KeyBackend for FreeSewingBackend {
         Ok(key)
     }
 
-    /// Checks `KEY_ID:SECRET` in two steps. First the id is looked up with the profile's own
-    /// credential: an unknown id is `Unknown` at once, and is never sent in Basic auth, where it
-    /// would crash the real server. Then `GET /whoami/key` as the key checks the secret (200:
-    /// valid, or expired by its date, as the server lets expired keys in; 401: wrong secret), sent
-    /// once: a check that may have crashed the server is not repeated.
+    /// Checks `KEY_ID:SECRET` in two steps, each sent once (a verify is never retried). First the
+    /// id is looked up with the profile's own credential: an unknown id is `Unknown` at once, and
+    /// is never sent in Basic auth, where it would crash the real server. Then `GET /whoami/key`
+    /// as the key checks the secret (200: valid, or expired by its date, as the server lets
+    /// expired keys in; 401: wrong secret).
     async fn verify(&self, secret: &SecretString) -> Result<Verification> {
         let (id, key_secret) = split_secret(secret.expose_secret())?;
         let Ok(id) = key_id(id) else {

@@ -415,6 +415,16 @@ async fn verify_never_sends_an_unknown_id_and_answers_unknown_fast() {
             0,
             "{credential:?}: Keyward crashed the server"
         );
+
+        // A verify is never retried, not even its look-up.
+        f.emulator.set_faults(Faults {
+            failure_rate: 1.0,
+            ..Faults::default()
+        });
+        f.emulator.reset_stats();
+        let error = f.backend.verify(&pair(&id, &secret)).await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Backend, "{error}");
+        assert_eq!(f.emulator.request_count(), 1, "{credential:?}");
     }
 }
 
