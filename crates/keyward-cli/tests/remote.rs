@@ -242,12 +242,13 @@ fn freesewing_levels_delete_verify_and_permission() {
     assert_eq!(key["level"], 2);
     assert!(sewing.ids(&[]).contains(&id));
 
-    // Levels are checked against the backend's range, other backends' fields refused.
+    // Levels are checked against the backend's range (for this user-role account: 1 to 4, once
+    // the CLI has asked the server), other backends' fields refused.
     for (flags, field, message) in [
         (
             &["--level", "10"][..],
             "level",
-            "the freesewing backend takes levels 1 to 9",
+            "the freesewing backend takes levels 1 to 4",
         ),
         (
             &["--scope", "read"][..],
