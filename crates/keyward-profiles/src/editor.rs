@@ -3,6 +3,9 @@
 //! Edits keep the user's comments and layout (toml_edit), refuse to touch a file that does not
 //! parse, check the edited text with the same parser that reads it, and replace the file
 //! atomically (temporary file + rename), so a failed edit never leaves a half-written config.
+//! Each edit holds an OS file lock (`config.toml.lock` beside the file) from reading to replacing,
+//! so two processes editing at once (the app and the CLI) never drop each other's change. The
+//! file Keyward writes is owner-only, or keeps a stricter mode the user gave it.
 
 use crate::config::{
     check_profile_name, read_config_text, Config, CLIPBOARD_CLEAR_SECONDS, IMPLICIT_PROFILE,
@@ -11,10 +14,11 @@ use crate::paths::Paths;
 use crate::profile::{
     BackendKind, BackendSettings, ClerkApiPath, FreeSewingAuthKind, Profile, PropelAuthApiKind,
 };
+use keyward_core::private_fs::{self, FileLock};
 use keyward_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use toml_edit::{value, DocumentMut, Item, Table};
 
 /// A profile as the user describes it in `profiles add` or the app's profile form. Only the
@@ -186,10 +190,11 @@ pub fn set_clipboard_clear_seconds(paths: &Paths, secs: u64) -> Result<Config> {
     })
 }
 
-/// Loads the file (refusing one that does not parse), applies `change`, checks the result with
-/// the reading parser, and replaces the file atomically.
+/// Under the config's file lock: loads the file (refusing one that does not parse), applies
+/// `change`, checks the result with the reading parser, and replaces the file atomically.
 fn edit(paths: &Paths, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<Config> {
     let path = &paths.config_file;
+    let _lock = lock_config(path)?;
     let text = read_config_text(path)?.unwrap_or_default();
     // Never edit what we cannot read: report where it is broken instead.
     let current = match text.is_empty() {
@@ -231,18 +236,45 @@ fn profiles_table(doc: &mut DocumentMut) -> Result<&mut Table> {
         .ok_or_else(|| Error::invalid("profiles", "must be a table of [profiles.NAME] sections"))
 }
 
-fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
-    let dir = path
-        .parent()
+fn config_dir(path: &Path) -> &Path {
+    path.parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+/// Waits for the lock on `<config file>.lock`, creating the config's folder (owner-only) when it
+/// is missing. The lock is released when the returned value is dropped.
+fn lock_config(path: &Path) -> Result<FileLock> {
+    let fail = |e: std::io::Error| {
+        Error::Unexpected(format!("cannot lock config file {}: {e}", path.display()))
+    };
+    // The folder may be the user's own (KEYWARD_CONFIG): created private, never narrowed.
+    private_fs::create_private_dir_all(config_dir(path)).map_err(fail)?;
+    let mut lock_name = path.file_name().unwrap_or_default().to_owned();
+    lock_name.push(".lock");
+    FileLock::acquire(&path.with_file_name(lock_name)).map_err(fail)
+}
+
+/// Temp file (owner-only) + rename. The new file is owner-only, or as strict as the file it
+/// replaces when the user made that one stricter.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let fail = |e: std::io::Error| {
         Error::Unexpected(format!("cannot write config file {}: {e}", path.display()))
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let mut file = tempfile::NamedTempFile::new_in(config_dir(path)).map_err(fail)?;
     file.write_all(text.as_bytes()).map_err(fail)?;
     file.as_file().sync_all().map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(path) {
+            Ok(old) => old.permissions().mode() & private_fs::PRIVATE_FILE_MODE,
+            Err(_) => private_fs::PRIVATE_FILE_MODE,
+        };
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(fail)?;
+    }
     file.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
