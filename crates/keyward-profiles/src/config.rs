@@ -78,8 +78,13 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| {
             let start = e.span().map(|s| s.start).unwrap_or(0);
-            let field = field_at(text, start).unwrap_or_else(|| "config".to_owned());
-            let message = e.message().trim_end_matches('\n').replace('\n', "; ");
+            let field = field_at(text, start)
+                .filter(|field| is_key_path(field))
+                .unwrap_or_else(|| "config".to_owned());
+            // One printable line: a quoted key may hold control characters (`"\u001b[2J" = 1`).
+            let message = without_values(e.message().trim_end_matches('\n'))
+                .replace('\n', "; ")
+                .replace(char::is_control, "?");
             located(text, path, start, &field, &message)
         })?;
         let clipboard_clear_seconds = match file.clipboard_clear_seconds {
@@ -385,6 +390,38 @@ fn located(text: &str, path: &Path, at: usize, field: &str, message: &str) -> Er
             path.display()
         ),
     )
+}
+
+/// Whether text taken from a line reads as a TOML key path (`profiles.work.url`,
+/// `profiles."my-keys"`), so it may be shown as the field; anything else (a comment, control
+/// characters, a pasted line) is reported as `config`.
+fn is_key_path(text: &str) -> bool {
+    text.len() <= 100
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'' | ' '))
+}
+
+/// toml's message without the value it could not read: serde quotes it (``unknown variant
+/// `sk_live_…` ``, `invalid type: string "…"`), and a value typed into the wrong field may be
+/// a secret. The quote is the part before the last ``", expected`` / `` `, expected``.
+fn without_values(message: &str) -> String {
+    for (opening, closing, shown) in [
+        ("unknown variant `", "`, expected", "unknown variant"),
+        ("string \"", "\", expected", "string"),
+    ] {
+        if let Some(start) = message.find(opening) {
+            if let Some(end) = message
+                .rfind(closing)
+                .filter(|&end| end >= start + opening.len())
+            {
+                // Resumes just after the closing quote (one ASCII byte).
+                let rest = &message[end + 1..];
+                return format!("{}{shown}{rest}", &message[..start]);
+            }
+        }
+    }
+    message.to_owned()
 }
 
 /// The dotted path of the key set on the line holding byte offset `at`, e.g.
