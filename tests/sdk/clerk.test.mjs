@@ -4,7 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClerkClient } from '@clerk/backend';
-import { isClerkAPIResponseError } from '@clerk/backend/errors';
+// @clerk/backend 2.x (the last line for Node 18, Debian bookworm's nodejs) exports its error guard
+// from @clerk/shared, the package it is built on.
+import { isClerkAPIResponseError } from '@clerk/shared/error';
 import { verifyMachineAuthToken } from '@clerk/backend/internal';
 import { startEmulator } from './emulator.mjs';
 
