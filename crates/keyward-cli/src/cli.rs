@@ -13,6 +13,7 @@ Examples:
   keyward keys revoke key_1 key_2 --reason \"laptop lost\" --forget
   keyward keys revoke --owner user:u_9 --never-used --yes
   keyward keys list --expiring-within 14 --sort expires --asc
+  keyward keys expiring --within 30 --all-profiles
   keyward audit export --format csv --output audit.csv
   printf '%s\\n' \"$KEY\" | keyward keys verify
   keyward profiles add acme --backend clerk --url https://api.clerk.com --subject user:user_2x...
@@ -117,6 +118,12 @@ pub enum KeysCommand {
         after_help = "Give key ids, or filter flags (the same as `keys list`) to revoke every key they match. A filter\nonly counts the matching keys unless --yes is given (exit 2); revoked keys are never selected.\nA rate limit pauses the run until the backend allows more; Ctrl-C stops it (keys not started are\nleft untouched). Progress goes to stderr at a terminal. Every revoke is recorded in the activity\nlog (`keyward audit`).\n\nExits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExamples:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget\n  keyward keys revoke --owner user:u_9 --status active --reason \"left the company\"          (counts)\n  keyward keys revoke --unused-for 180 --yes --json"
     )]
     Revoke(RevokeArgs),
+    /// Active keys expiring soon (default: within 14 days), soonest first; --all-profiles for
+    /// every profile.
+    #[command(
+        after_help = "Like the app's \"Expiring\" view. With --all-profiles every profile is opened (its credential from\nthe environment, else the keychain, asked at most once) and listed; a profile that cannot be\nopened or listed gets its own error line (on stderr, and under \"error\" in --json) and the\ncommand exits with that error's status after showing the others.\n\nExamples:\n  keyward keys expiring\n  keyward keys expiring --within 30 --all-profiles --json"
+    )]
+    Expiring(ExpiringArgs),
     /// Check a secret read from standard input (first line). Exits 10 if it is not valid.
     #[command(
         after_help = "The secret is read from standard input, never from the command line, so it stays out of\nshell history and process lists. At a terminal it is read without echo.\n\nFreeSewing secrets are checked as KEY_ID:SECRET (the key's id, a colon, the secret).\n\nExit status: 0 valid, 10 the secret is not valid (revoked, expired or unknown), 2 malformed.\n\nExample:\n  printf '%s\\n' \"$KEY\" | keyward keys verify --json"
@@ -219,6 +226,16 @@ pub struct CreateArgs {
     /// file's clipboard_clear_seconds, else 20); 0 leaves it.
     #[arg(long, value_name = "SECS", requires = "copy")]
     pub clear_after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExpiringArgs {
+    /// The window in days (1 to 3650, default 14).
+    #[arg(long, value_name = "DAYS")]
+    pub within: Option<String>,
+    /// Every profile of the config file, not just the chosen one.
+    #[arg(long)]
+    pub all_profiles: bool,
 }
 
 #[derive(Debug, Args)]

@@ -97,7 +97,8 @@ fn revoke_by_filter_needs_yes_and_then_revokes_exactly_the_matching_keys() {
     let again = sandbox.run(&args);
     assert_eq!(
         again.json(),
-        serde_json::json!({"outcomes": [], "revoked": 0, "failed": 0, "untouched": 0})
+        serde_json::json!({"outcomes": [], "revoked": 0, "failed": 0, "untouched": 0,
+                           "already_revoked": 0, "activity_error": null})
     );
     let human = sandbox.run(&[
         "keys", "revoke", "--search", "deploy", "--owner", "org:acme",

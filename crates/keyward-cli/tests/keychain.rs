@@ -152,7 +152,8 @@ fn a_profile_credential_round_trip_through_the_keychain() {
             .unwrap()["credential"]
             .clone()
     };
-    assert_eq!(credential_of(), "missing");
+    // The one vocabulary of both front ends (keyward_profiles::CredentialSource).
+    assert_eq!(credential_of(), serde_json::json!({"source": "missing"}));
     let none = sandbox.run(&["keys", "list"]);
     assert_eq!(none.code, 3, "{none:?}");
     assert!(
@@ -190,7 +191,7 @@ fn a_profile_credential_round_trip_through_the_keychain() {
         "{found}"
     );
     assert!(!found.contains(wrong), "{found}");
-    assert_eq!(credential_of(), "keychain");
+    assert_eq!(credential_of(), serde_json::json!({"source": "stored"}));
     let human = sandbox.run(&["profiles", "list"]);
     assert!(
         human
@@ -229,7 +230,8 @@ fn a_profile_credential_round_trip_through_the_keychain() {
         forgot.stdout,
         format!("Deleted the credential of profile {profile} from the keychain\n")
     );
-    assert_eq!(credential_of(), "missing");
+    // The one vocabulary of both front ends (keyward_profiles::CredentialSource).
+    assert_eq!(credential_of(), serde_json::json!({"source": "missing"}));
     assert!(!secret_tool_search("keyward-credential", profile).contains("secret ="));
     let again = sandbox
         .run(&["profiles", "forget-credential", profile, "--json"])
@@ -249,7 +251,8 @@ fn a_profile_credential_round_trip_through_the_keychain() {
 fn without_a_keychain_commands_that_need_one_exit_nine_and_the_rest_work() {
     require_secret_service();
     let sandbox = local_sandbox("kc-none");
-    let (id, _) = sandbox.create("existing", &[]);
+    // Saved while the keychain works, so that `--forget` below has a secret to delete.
+    let (id, _) = sandbox.create("existing", &["--save-to-keychain"]);
     let before = sandbox.total();
 
     let save = sandbox.run_env(
@@ -290,7 +293,11 @@ fn without_a_keychain_commands_that_need_one_exit_nine_and_the_rest_work() {
 
     // Listing needs no keychain, and neither does creating without saving.
     let list = sandbox.run_env(&["keys", "list", "--json"], &[UNAVAILABLE]);
-    assert_eq!(list.json()["items"][0]["saved_in_keychain"], false);
+    assert_eq!(
+        list.json()["items"][0]["saved_in_keychain"],
+        true,
+        "the mark comes from the saved-secret index, not the keychain"
+    );
     assert_eq!(sandbox.run_env(&["keys", "list"], &[UNAVAILABLE]).code, 0);
     let created = sandbox.run_env(
         &["keys", "create", "--name", "plain", "--json"],

@@ -81,14 +81,21 @@ fn a_profile_for_every_backend() {
     assert_eq!(clerk["backend"], "clerk");
     assert_eq!(clerk["subject"], "user:user_2xhFjEI5X2qWRvtV13BzSj8H6Dk");
     assert_eq!(clerk["credential_env"], "KEYWARD_CREDENTIAL_ACME_CLERK");
-    assert_eq!(clerk["credential"], "unknown", "no keychain to ask");
+    // One vocabulary with the app (keyward_profiles::CredentialSource); null: not known.
+    assert_eq!(clerk["credential"], Value::Null, "no keychain to ask");
     assert_eq!(find(&listed, "acme-propel")["mode"], "frontend");
     let sewing = find(&listed, "sewing");
     assert_eq!(
         (&sewing["mode"], &sewing["credential"]),
-        (&Value::from("jwt"), &Value::from("env"))
+        (
+            &Value::from("jwt"),
+            &serde_json::json!({"source": "environment", "variable": "KEYWARD_CREDENTIAL_SEWING", "stored": false})
+        )
     );
-    assert_eq!(find(&listed, "work")["credential"], Value::Null);
+    assert_eq!(
+        find(&listed, "work")["credential"],
+        serde_json::json!({"source": "not_needed"})
+    );
     assert!(find(&listed, "work")["location"]
         .as_str()
         .unwrap()

@@ -66,7 +66,7 @@ pub fn fits(kind: &str, capabilities: &Capabilities, new: &NewKey) -> Result<()>
             Some((low, high)) if !(low..=high).contains(&level) => {
                 return Err(Error::invalid(
                     "level",
-                    format!("the {kind} backend takes levels {low} to {high} on this account"),
+                    format!("the {kind} backend takes levels {low} to {high}"),
                 ))
             }
             Some(_) => {}
@@ -154,4 +154,113 @@ pub async fn create(
 
 pub(crate) fn non_blank(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            server_search: false,
+            server_paging: false,
+            sorts: Vec::new(),
+            user_keys: true,
+            org_keys: false,
+            owner_is_label: false,
+            levels: Some((1, 8)),
+            scopes: false,
+            descriptions: false,
+            revoke_reason: false,
+            revoke_kind: keyward_core::RevokeKind::Delete,
+            last_used: false,
+            verify: true,
+            expiry_presets: Vec::new(),
+            custom_expiry: true,
+            never_expires: false,
+            names_kept_locally: false,
+        }
+    }
+
+    #[test]
+    fn flags_the_backend_cannot_keep_are_refused_naming_it() {
+        let field = |new: NewKey, caps: &Capabilities| {
+            let error = fits("freesewing", caps, &new).unwrap_err();
+            (error.field().unwrap().to_owned(), error.message())
+        };
+        let caps = capabilities();
+        let base = || NewKey::named("k", Expiration::default());
+        assert!(fits(
+            "freesewing",
+            &caps,
+            &NewKey {
+                level: Some(8),
+                ..base()
+            }
+        )
+        .is_ok());
+        assert_eq!(
+            field(
+                NewKey {
+                    level: Some(9),
+                    ..base()
+                },
+                &caps
+            ),
+            (
+                "level".into(),
+                "the freesewing backend takes levels 1 to 8".into()
+            )
+        );
+        let no_levels = Capabilities {
+            levels: None,
+            ..capabilities()
+        };
+        assert_eq!(
+            field(
+                NewKey {
+                    level: Some(1),
+                    ..base()
+                },
+                &no_levels
+            ),
+            (
+                "level".into(),
+                "the freesewing backend has no levels".into()
+            )
+        );
+        assert_eq!(
+            field(
+                NewKey {
+                    scopes: vec!["read".into()],
+                    ..base()
+                },
+                &caps
+            )
+            .0,
+            "scopes"
+        );
+        assert_eq!(
+            field(
+                NewKey {
+                    description: Some("d".into()),
+                    ..base()
+                },
+                &caps
+            )
+            .0,
+            "description"
+        );
+        assert_eq!(
+            field(
+                NewKey {
+                    owner: Some(Subject::Org("acme".into())),
+                    ..base()
+                },
+                &caps
+            )
+            .0,
+            "owner"
+        );
+    }
 }

@@ -4,50 +4,20 @@
 
 use super::runtime;
 use keyward_core::{Error, Result};
-use keyward_vault::{ClearResult, SafeClipboard, DEFAULT_CLEAR_AFTER};
+use keyward_vault::{ClearResult, SafeClipboard};
 use secrecy::SecretString;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-/// The default countdown for scripts and shells that want another one than 20 s.
-pub const CLEAR_AFTER_ENV: &str = "KEYWARD_CLEAR_AFTER";
-/// The longest countdown: the command waits that long.
-const MAX_CLEAR_AFTER_SECS: u64 = 3600;
 /// With `--clear-after 0` nothing clears the copy; the timer still needs a deadline.
 const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `--clear-after SECS` as typed, else `KEYWARD_CLEAR_AFTER`, else the config file's
-/// `clipboard_clear_seconds` (`configured`), else 20 s. Zero leaves the copy.
+/// `clipboard_clear_seconds` (`configured`), else 20 s. Zero leaves the copy. One parser for
+/// both front ends: `keyward_ops::settings`.
 pub fn clear_after(flag: Option<&str>, configured: Option<Duration>) -> Result<Duration> {
-    choose_clear_after(flag, std::env::var(CLEAR_AFTER_ENV).ok(), configured)
-}
-
-/// [`clear_after`] with the environment variable's value passed in.
-fn choose_clear_after(
-    flag: Option<&str>,
-    env: Option<String>,
-    configured: Option<Duration>,
-) -> Result<Duration> {
-    let (text, field) = match flag {
-        Some(text) => (text.to_owned(), "clear-after"),
-        None => match env {
-            Some(text) if !text.trim().is_empty() => (text, CLEAR_AFTER_ENV),
-            _ => return Ok(configured.unwrap_or(DEFAULT_CLEAR_AFTER)),
-        },
-    };
-    text.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|secs| *secs <= MAX_CLEAR_AFTER_SECS)
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!(
-                    "must be a whole number of seconds from 0 (do not clear) to {MAX_CLEAR_AFTER_SECS}"
-                ),
-            )
-        })
+    let env = std::env::var(keyward_ops::settings::CLEAR_AFTER_ENV).ok();
+    keyward_ops::settings::choose_clear_after(flag, env.as_deref(), configured)
 }
 
 /// The system clipboard, opened before anything secret exists.
@@ -158,52 +128,5 @@ impl Copier {
             }
         });
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clear_after_takes_whole_seconds_up_to_an_hour() {
-        let flag = |text: &str| choose_clear_after(Some(text), None, None);
-        assert_eq!(flag("0").unwrap(), Duration::ZERO);
-        assert_eq!(flag(" 15 ").unwrap(), Duration::from_secs(15));
-        assert_eq!(flag("3600").unwrap(), Duration::from_secs(3600));
-        for bad in ["-1", "1.5", "3601", "soon", ""] {
-            assert_eq!(
-                flag(bad).unwrap_err().field(),
-                Some("clear-after"),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn flag_beats_env_beats_config_beats_the_default() {
-        let secs = Duration::from_secs;
-        let env = || Some("7".to_owned());
-        let config = Some(secs(9));
-        assert_eq!(
-            choose_clear_after(Some("5"), env(), config).unwrap(),
-            secs(5)
-        );
-        assert_eq!(choose_clear_after(None, env(), config).unwrap(), secs(7));
-        assert_eq!(choose_clear_after(None, None, config).unwrap(), secs(9));
-        assert_eq!(
-            choose_clear_after(None, Some("  ".into()), config).unwrap(),
-            secs(9)
-        );
-        assert_eq!(
-            choose_clear_after(None, None, None).unwrap(),
-            DEFAULT_CLEAR_AFTER
-        );
-        assert_eq!(
-            choose_clear_after(None, Some("soon".into()), config)
-                .unwrap_err()
-                .field(),
-            Some(CLEAR_AFTER_ENV)
-        );
     }
 }

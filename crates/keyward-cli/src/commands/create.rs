@@ -4,60 +4,43 @@ use super::clipboard::{self, Copier};
 use super::{block_on, Session};
 use crate::cli::CreateArgs;
 use crate::output::{self, Exit};
-use chrono::Utc;
-use keyward_core::model::validate_name;
-use keyward_core::{ApiKey, Capabilities, CreatedKey, Error, Expiration, NewKey, Result, Subject};
-use keyward_local::{ActivityAction, NewActivity};
+use keyward_core::{ApiKey, CreatedKey, Error, NewKey, Result};
+use keyward_ops::create::{self, CreateForm};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use std::io::Write;
 use zeroize::Zeroizing;
 
-/// Where the new secret goes besides (or instead of) stdout.
-struct Destinations {
-    save_to_keychain: bool,
-    copy: Option<std::time::Duration>,
-}
-
 pub fn run(session: &Session, args: CreateArgs, json: bool) -> Result<Exit> {
-    let destinations = Destinations {
-        save_to_keychain: args.save_to_keychain,
-        copy: args
-            .copy
-            .then(|| {
-                clipboard::clear_after(args.clear_after.as_deref(), session.clipboard_clear_after)
-            })
-            .transpose()?,
-    };
+    let copy = args
+        .copy
+        .then(|| clipboard::clear_after(args.clear_after.as_deref(), session.clipboard_clear_after))
+        .transpose()?;
+    let save_to_keychain = args.save_to_keychain;
     let new = new_key(args)?;
     let backend = session.open()?;
-    fits(backend.kind(), &backend.capabilities(), &new)?;
-    // The keychain and the clipboard are checked before the key exists, so that a secret is never
-    // made that cannot go where it was asked to.
-    let keychain = match destinations.save_to_keychain {
-        true => {
-            let keychain = session.keychain()?;
-            keychain.status_blocking()?;
-            Some(keychain)
-        }
-        false => None,
-    };
-    let copier = destinations.copy.map(Copier::open).transpose()?;
+    // The clipboard is checked before the key exists, so that a secret is never made that cannot
+    // go where it was asked to (the keychain is checked by the operation).
+    let copier = copy.map(Copier::open).transpose()?;
+    let host = session.host();
+    let created = block_on(async {
+        let capabilities = keyward_ops::capabilities::learn(backend.as_ref()).await;
+        create::create(
+            backend.as_ref(),
+            &capabilities,
+            &host,
+            new,
+            save_to_keychain,
+        )
+        .await
+    })
+    .map_err(as_flag_error)?;
+    if let Some(error) = &created.activity_error {
+        super::warn_not_recorded(error);
+    }
+    let saved = created.saved_to_keychain;
+    let created = created.created;
 
-    let created = block_on(backend.create(new))?;
-    session.record_activity(&[NewActivity {
-        profile: session.profile_name().to_owned(),
-        backend: backend.kind().to_owned(),
-        action: ActivityAction::Created,
-        key_id: created.key.id.clone(),
-        key_name: Some(created.key.name.clone()),
-        reason: None,
-        error: None,
-    }]);
-
-    let saved = keychain.as_ref().map(|keychain| {
-        keychain.save_key_secret_blocking(session.profile_name(), &created.key.id, &created.secret)
-    });
     let copied = copier.as_ref().map(|copier| copier.copy(&created.secret));
     // The secret is printed unless it reached the clipboard: a failed copy must not lose it.
     let print_secret = !matches!(copied, Some(Ok(())));
@@ -109,17 +92,9 @@ pub fn run(session: &Session, args: CreateArgs, json: bool) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Checks everything that can be checked without the backend, in the order of the flags.
+/// Checks everything that can be checked without the backend (`keyward_ops::create::new_key`),
+/// after parsing what only the command line types as text.
 fn new_key(args: CreateArgs) -> Result<NewKey> {
-    let name = validate_name(&args.name)?;
-    let expiration = match args.expires.as_deref() {
-        Some(text) => Expiration::parse(text)?,
-        None => Expiration::default(),
-    };
-    // The backend checks this again at creation; checking now refuses a date in the past before
-    // any store is opened.
-    expiration.resolve(Utc::now())?;
-    let owner = args.owner.as_deref().map(Subject::parse).transpose()?;
     let level = args
         .level
         .as_deref()
@@ -129,65 +104,27 @@ fn new_key(args: CreateArgs) -> Result<NewKey> {
                 .map_err(|_| Error::invalid("level", "must be a whole number, e.g. 1"))
         })
         .transpose()?;
-    NewKey {
-        owner,
-        level,
-        scopes: args.scopes.iter().map(|s| s.trim().to_owned()).collect(),
-        description: args.description.filter(|d| !d.trim().is_empty()),
-        ..NewKey::named(name, expiration)
+    if args.scopes.iter().any(|s| s.trim().is_empty()) {
+        return Err(Error::invalid("scope", "must not be empty"));
     }
-    .validated()
-    .map_err(|error| match error {
-        // Named after the flag, `--scope`.
+    create::new_key(CreateForm {
+        name: args.name,
+        expires: args.expires,
+        owner: args.owner,
+        description: args.description,
+        level,
+        scopes: args.scopes,
+    })
+    .map_err(as_flag_error)
+}
+
+/// The operation names the key's field (`scopes`); the command line's flag is `--scope`.
+fn as_flag_error(error: Error) -> Error {
+    match error {
         Error::InvalidInput { field, message } if field == "scopes" => {
             Error::invalid("scope", message)
         }
         other => other,
-    })
-}
-
-/// Refuses what the profile's backend cannot keep, naming the flag and the backend, before any
-/// request is sent.
-fn fits(kind: &str, capabilities: &Capabilities, new: &NewKey) -> Result<()> {
-    if let Some(level) = new.level {
-        match capabilities.levels {
-            None => {
-                return Err(Error::invalid(
-                    "level",
-                    format!("the {kind} backend has no levels"),
-                ))
-            }
-            Some((low, high)) if !(low..=high).contains(&level) => {
-                return Err(Error::invalid(
-                    "level",
-                    format!("the {kind} backend takes levels {low} to {high}"),
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    if !new.scopes.is_empty() && !capabilities.scopes {
-        return Err(Error::invalid(
-            "scope",
-            format!("the {kind} backend has no scopes"),
-        ));
-    }
-    if new.description.is_some() && !capabilities.descriptions {
-        return Err(Error::invalid(
-            "description",
-            format!("the {kind} backend keeps no description with a key"),
-        ));
-    }
-    match &new.owner {
-        Some(Subject::User(_)) if !capabilities.user_keys => Err(Error::invalid(
-            Subject::FIELD,
-            format!("the {kind} backend has no user-owned keys"),
-        )),
-        Some(Subject::Org(_)) if !capabilities.org_keys => Err(Error::invalid(
-            Subject::FIELD,
-            format!("the {kind} backend has no organization keys"),
-        )),
-        _ => Ok(()),
     }
 }
 
@@ -271,6 +208,7 @@ fn print_json(report: &Report) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keyward_core::Expiration;
 
     fn args(name: &str) -> CreateArgs {
         CreateArgs {
@@ -313,110 +251,6 @@ mod tests {
             ..args("x")
         };
         assert_eq!(field(description).as_deref(), Some("description"));
-    }
-
-    fn capabilities() -> Capabilities {
-        Capabilities {
-            server_search: false,
-            server_paging: false,
-            sorts: Vec::new(),
-            user_keys: true,
-            org_keys: false,
-            owner_is_label: false,
-            levels: Some((1, 8)),
-            scopes: false,
-            descriptions: false,
-            revoke_reason: false,
-            revoke_kind: keyward_core::RevokeKind::Delete,
-            last_used: false,
-            verify: true,
-            expiry_presets: Vec::new(),
-            custom_expiry: true,
-            never_expires: false,
-            names_kept_locally: false,
-        }
-    }
-
-    #[test]
-    fn flags_the_backend_cannot_keep_are_refused_naming_it() {
-        let field = |new: NewKey, caps: &Capabilities| {
-            let error = fits("freesewing", caps, &new).unwrap_err();
-            (error.field().unwrap().to_owned(), error.message())
-        };
-        let caps = capabilities();
-        let base = || NewKey::named("k", Expiration::default());
-        assert!(fits(
-            "freesewing",
-            &caps,
-            &NewKey {
-                level: Some(8),
-                ..base()
-            }
-        )
-        .is_ok());
-        assert_eq!(
-            field(
-                NewKey {
-                    level: Some(9),
-                    ..base()
-                },
-                &caps
-            ),
-            (
-                "level".into(),
-                "the freesewing backend takes levels 1 to 8".into()
-            )
-        );
-        let no_levels = Capabilities {
-            levels: None,
-            ..capabilities()
-        };
-        assert_eq!(
-            field(
-                NewKey {
-                    level: Some(1),
-                    ..base()
-                },
-                &no_levels
-            ),
-            (
-                "level".into(),
-                "the freesewing backend has no levels".into()
-            )
-        );
-        assert_eq!(
-            field(
-                NewKey {
-                    scopes: vec!["read".into()],
-                    ..base()
-                },
-                &caps
-            )
-            .0,
-            "scope"
-        );
-        assert_eq!(
-            field(
-                NewKey {
-                    description: Some("d".into()),
-                    ..base()
-                },
-                &caps
-            )
-            .0,
-            "description"
-        );
-        assert_eq!(
-            field(
-                NewKey {
-                    owner: Some(Subject::Org("acme".into())),
-                    ..base()
-                },
-                &caps
-            )
-            .0,
-            "owner"
-        );
     }
 
     #[test]

@@ -45,21 +45,9 @@ pub fn query(filter: &FilterArgs) -> Result<ListQuery> {
     .validated()
 }
 
-/// A day count, 1 to 3650.
+/// A day count, 1 to 3650 (`ListQuery::parse_days`, the one day-count rule).
 fn days(field: &str, text: &str) -> Result<u32> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|days| (1..=ListQuery::MAX_FILTER_DAYS).contains(days))
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!(
-                    "must be a number of days from 1 to {}",
-                    ListQuery::MAX_FILTER_DAYS
-                ),
-            )
-        })
+    ListQuery::parse_days(field, text)
 }
 
 #[cfg(test)]

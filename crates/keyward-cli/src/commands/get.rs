@@ -8,17 +8,13 @@ use keyward_core::{ApiKey, Result};
 pub fn run(session: &Session, args: GetArgs, json: bool) -> Result<Exit> {
     let id = super::key_id(&args.id)?;
     let backend = session.open()?;
-    let key = block_on(backend.get(id))?;
-    let (index, _) = session.saved_marks();
-    let saved = super::is_saved(index.as_ref(), session.profile_name(), &key.id);
+    let host = session.host();
+    let marked = block_on(keyward_ops::list::get(backend.as_ref(), &host, id))?;
     if json {
-        output::print_json(&super::list::Item {
-            key: &key,
-            saved_in_keychain: saved,
-        })?;
+        output::print_json(&marked)?;
     } else {
-        let mut text = render(&key);
-        if saved {
+        let mut text = render(&marked.key);
+        if marked.saved_in_keychain {
             text.push_str(&format!("{:<12} saved\n", "Keychain"));
         }
         output::print(&text)?;

@@ -3,57 +3,39 @@
 use super::{block_on, Session};
 use crate::cli::ListArgs;
 use crate::output::{self, Exit};
-use keyward_core::{ApiKey, Error, ListQuery, Page, Result, SortField};
+use keyward_core::{Error, ListQuery, Page, Result, SortField};
+use keyward_ops::list::MarkedKey;
 use serde::Serialize;
 
 /// The `--json` shape: like [`Page`], but with the 1-based page number people typed, and each key
 /// marked with whether its secret is saved in the keychain.
 #[derive(Serialize)]
 struct ListJson<'a> {
-    items: Vec<Item<'a>>,
+    items: &'a [MarkedKey],
     page: u32,
     limit: u32,
     total: Option<u64>,
     has_more: bool,
 }
 
-/// An [`ApiKey`] with `saved_in_keychain` beside its fields.
-#[derive(Serialize)]
-pub struct Item<'a> {
-    #[serde(flatten)]
-    pub key: &'a ApiKey,
-    pub saved_in_keychain: bool,
-}
-
 pub fn run(session: &Session, args: ListArgs, json: bool) -> Result<Exit> {
     let query = query(args)?;
     let backend = session.open()?;
-    let page = block_on(backend.list(&query))?;
-    let (index, unreadable) = session.saved_marks();
-    let saved: Vec<bool> = page
-        .items
-        .iter()
-        .map(|key| super::is_saved(index.as_ref(), session.profile_name(), &key.id))
-        .collect();
+    let host = session.host();
+    let listed = block_on(keyward_ops::list::list(backend.as_ref(), &host, query))?;
+    let page = &listed.page;
     if json {
         output::print_json(&ListJson {
-            items: page
-                .items
-                .iter()
-                .zip(&saved)
-                .map(|(key, &saved_in_keychain)| Item {
-                    key,
-                    saved_in_keychain,
-                })
-                .collect(),
+            items: &page.items,
+            // Pages count from 1 on the command line.
             page: page.page + 1,
             limit: page.limit,
             total: page.total,
             has_more: page.has_more,
         })?;
     } else {
-        output::print(&render(&page, &saved))?;
-        if let Some(error) = unreadable {
+        output::print(&render(page))?;
+        if let Some(error) = &listed.marks_error {
             output::note(&format!(
                 "note: the KEYCHAIN column is empty: {}",
                 output::clean(&error.to_string())
@@ -80,12 +62,12 @@ fn query(args: ListArgs) -> Result<ListQuery> {
 
 const NAME_WIDTH: usize = 40;
 
-fn render(page: &Page<ApiKey>, saved: &[bool]) -> String {
+fn render(page: &Page<MarkedKey>) -> String {
     let rows: Vec<Vec<String>> = page
         .items
         .iter()
-        .zip(saved)
-        .map(|(key, &saved)| {
+        .map(|marked| {
+            let (key, saved) = (&marked.key, marked.saved_in_keychain);
             vec![
                 output::clean(&key.id),
                 output::cell(&key.name, NAME_WIDTH),
@@ -126,7 +108,7 @@ fn render(page: &Page<ApiKey>, saved: &[bool]) -> String {
     text
 }
 
-fn footer(page: &Page<ApiKey>) -> String {
+fn footer<T>(page: &Page<T>) -> String {
     let number = page.page + 1;
     match page.total {
         Some(total) => {
@@ -143,7 +125,7 @@ fn footer(page: &Page<ApiKey>) -> String {
 mod tests {
     use super::*;
 
-    fn page(total: Option<u64>, page_index: u32, has_more: bool) -> Page<ApiKey> {
+    fn page(total: Option<u64>, page_index: u32, has_more: bool) -> Page<MarkedKey> {
         Page {
             items: vec![],
             page: page_index,

@@ -4,6 +4,7 @@
 mod audit;
 mod clipboard;
 mod create;
+mod expiring;
 mod filter;
 mod get;
 mod list;
@@ -13,12 +14,12 @@ mod secret;
 mod verify;
 
 use crate::cli::{Cli, Command, KeysCommand};
+use crate::host::CliHost;
 use crate::output::Exit;
 use keyward_core::{Error, KeyBackend, Result};
-use keyward_local::{ActivityLog, NewActivity};
 use keyward_profiles::{Config, Paths, Profile};
 use keyward_remote::HttpOptions;
-use keyward_vault::{Keychain, SavedSecretIndex, INDEX_FILE_NAME};
+use keyward_vault::{Keychain, SavedSecretIndex};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 clipboard_clear_after: config.clipboard_clear_after(),
             };
             match command {
+                KeysCommand::Expiring(args) => expiring::run(&config, &session, args, json),
                 KeysCommand::List(args) => list::run(&session, args, json),
                 KeysCommand::Create(args) => create::run(&session, args, json),
                 KeysCommand::Get(args) => get::run(&session, args, json),
@@ -79,44 +81,23 @@ impl Session<'_> {
         &self.profile.name
     }
 
-    /// Records what this command did in the activity log (`activity.db` in the data dir). A log
-    /// that cannot be written is a warning on stderr, never a failure: the keys were changed.
-    fn record_activity(&self, entries: &[NewActivity]) {
-        if entries.is_empty() {
-            return;
-        }
-        let recorded = ActivityLog::open(&self.paths.data_dir.join(ActivityLog::FILE_NAME))
-            .and_then(|log| log.record(entries));
-        if let Err(error) = recorded {
-            crate::output::note(&format!(
-                "warning: not recorded in the activity log: {}",
-                crate::output::clean(&error.to_string())
-            ));
-        }
+    /// The operations' host: this profile, the data dir's activity log and saved-secret index.
+    fn host(&self) -> CliHost {
+        CliHost::new(self.profile_name(), self.paths.data_dir.clone())
     }
 
     /// The keychain for key secrets, recording saves and forgets in the data dir's index.
     fn keychain(&self) -> Result<Keychain> {
         Ok(Keychain::new().with_index(SavedSecretIndex::open(&self.paths.data_dir)?))
     }
-
-    /// Which keys have a saved secret, for marking listings. Never fails and never writes: with
-    /// no index file (or one that cannot be read) nothing is marked. The error, if any, is
-    /// returned beside so the caller can mention it.
-    fn saved_marks(&self) -> (Option<SavedSecretIndex>, Option<Error>) {
-        if !self.paths.data_dir.join(INDEX_FILE_NAME).is_file() {
-            return (None, None);
-        }
-        match SavedSecretIndex::open(&self.paths.data_dir) {
-            Ok(index) => (Some(index), None),
-            Err(error) => (None, Some(error)),
-        }
-    }
 }
 
-/// Whether the index marks `key_id` of `profile` as saved.
-fn is_saved(index: Option<&SavedSecretIndex>, profile: &str, key_id: &str) -> bool {
-    index.is_some_and(|index| index.has(profile, key_id))
+/// A log that cannot be written is a warning on stderr, never a failure: the keys were changed.
+fn warn_not_recorded(error: &Error) {
+    crate::output::note(&format!(
+        "warning: not recorded in the activity log: {}",
+        crate::output::clean(&error.to_string())
+    ));
 }
 
 /// The HTTP options of remote backends: the defaults, with `KEYWARD_HTTP_TIMEOUT_MS` if set.
@@ -154,11 +135,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Unexpected(format!("cannot start the async runtime: {e}")))
 }
 
-/// A key id as typed: surrounding blanks are dropped, and an empty id is refused before any call.
+/// A key id as typed: surrounding blanks are dropped, and an empty (or unprintable) id is refused
+/// before any call (`keyward_core::model::check_key_id`).
 fn key_id(text: &str) -> Result<&str> {
-    let id = text.trim();
-    if id.is_empty() {
-        return Err(Error::invalid("id", "must not be empty"));
-    }
-    Ok(id)
+    keyward_core::model::check_key_id(text, "id")
 }

@@ -4,11 +4,12 @@
 use super::{block_on, http_options};
 use crate::cli::{NameArg, ProfileArgs, ProfileEditArgs, ProfileSettings, ProfilesCommand};
 use crate::output::{self, Exit};
-use keyward_core::{Error, ListQuery, Result};
+use keyward_core::{Error, Result};
+use keyward_ops::AskOnce;
 use keyward_profiles::{
     add_profile, credential_env_var, remove_profile, set_default_profile, BackendSettings,
-    ClerkApiPath, Config, FreeSewingAuthKind, Paths, Profile, ProfileSpec, ProfileSummary,
-    PropelAuthApiKind,
+    ClerkApiPath, Config, CredentialSource, FreeSewingAuthKind, Paths, Profile, ProfileSpec,
+    ProfileSummary, PropelAuthApiKind,
 };
 use keyward_vault::Keychain;
 use serde::Serialize;
@@ -27,40 +28,32 @@ pub fn run(command: ProfilesCommand, paths: &Paths, json: bool) -> Result<Exit> 
     }
 }
 
-/// Where a profile's credential comes from, as `profiles list` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum CredentialSource {
-    /// `KEYWARD_CREDENTIAL_<PROFILE>` is set (and wins over the keychain).
-    Env,
-    Keychain,
-    Missing,
-    /// The keychain could not be asked.
-    Unknown,
-}
-
-impl CredentialSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            CredentialSource::Env => "env",
-            CredentialSource::Keychain => "keychain",
-            CredentialSource::Missing => "missing",
-            CredentialSource::Unknown => "unknown",
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct ProfileJson<'a> {
     #[serde(flatten)]
     summary: &'a ProfileSummary,
-    /// `null` for profiles that need no credential.
+    /// Where the credential comes from (`keyward_profiles::CredentialSource`, as the app shows
+    /// it): `{"source": "not_needed" | "environment" | "stored" | "missing"}`; `null` when the
+    /// keychain could not be asked.
     credential: Option<CredentialSource>,
 }
 
 #[derive(Serialize)]
 struct ProfilesJson<'a> {
     profiles: Vec<ProfileJson<'a>>,
+    /// Why the keychain could not be asked about credentials.
+    credential_error: Option<keyward_core::ErrorBody>,
+}
+
+/// The word the CREDENTIAL column shows.
+fn source_word(source: Option<&CredentialSource>) -> &'static str {
+    match source {
+        None => "unknown",
+        Some(CredentialSource::NotNeeded) => "-",
+        Some(CredentialSource::Environment { .. }) => "env",
+        Some(CredentialSource::Stored) => "keychain",
+        Some(CredentialSource::Missing) => "missing",
+    }
 }
 
 fn list(paths: &Paths, json: bool) -> Result<Exit> {
@@ -68,40 +61,35 @@ fn list(paths: &Paths, json: bool) -> Result<Exit> {
     let summaries = config.summaries(paths);
     let keychain = Keychain::new();
     // Once the keychain fails, it is not asked again: each call could take its full time limit.
-    let mut keychain_error: Option<Error> = None;
+    let once = AskOnce::new(&keychain);
     let sources: Vec<Option<CredentialSource>> = config
         .profiles
         .values()
         .map(|profile| {
-            if !profile.needs_credential() {
-                return None;
-            }
-            if std::env::var_os(credential_env_var(&profile.name)).is_some_and(|v| !v.is_empty()) {
-                return Some(CredentialSource::Env);
-            }
-            if keychain_error.is_some() {
-                return Some(CredentialSource::Unknown);
-            }
-            Some(match keychain.credential_blocking(&profile.name) {
-                Ok(Some(_)) => CredentialSource::Keychain,
-                Ok(None) => CredentialSource::Missing,
-                Err(error) => {
-                    keychain_error = Some(error);
-                    CredentialSource::Unknown
-                }
+            profile.credential_source(&once).ok().or_else(|| {
+                // The keychain could not be asked, but a set variable wins over it anyway.
+                let variable = credential_env_var(&profile.name);
+                std::env::var_os(&variable)
+                    .is_some_and(|v| !v.is_empty())
+                    .then_some(CredentialSource::Environment {
+                        variable,
+                        stored: false,
+                    })
             })
         })
         .collect();
+    let keychain_error = once.failure();
     if json {
         output::print_json(&ProfilesJson {
             profiles: summaries
                 .iter()
                 .zip(&sources)
-                .map(|(summary, &credential)| ProfileJson {
+                .map(|(summary, credential)| ProfileJson {
                     summary,
-                    credential,
+                    credential: credential.clone(),
                 })
                 .collect(),
+            credential_error: keychain_error.as_ref().map(Error::to_body),
         })?;
     } else {
         let rows: Vec<Vec<String>> = summaries
@@ -123,7 +111,7 @@ fn list(paths: &Paths, json: bool) -> Result<Exit> {
                     } else {
                         output::clean(&how)
                     },
-                    source.map_or("-", CredentialSource::as_str).to_owned(),
+                    source_word(source.as_ref()).to_owned(),
                 ]
             })
             .collect();
@@ -333,26 +321,16 @@ fn use_profile(paths: &Paths, name: &str, json: bool) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The remote profile named `name`; the local store has no credential to keep.
-fn remote_profile(config: &Config, name: &str) -> Result<Profile> {
-    let profile = config.profile(Some(name))?;
-    if !profile.needs_credential() {
-        return Err(Error::invalid(
-            "profile",
-            format!(
-                "'{name}' is a {} profile, which needs no credential",
-                profile.kind().as_str()
-            ),
-        ));
-    }
-    Ok(profile.clone())
-}
-
-/// Reads the credential, saves it, then checks it by listing one page. It stays saved whatever
-/// the check says; a failed check sets the exit status.
+/// Reads the credential, then `keyward_ops::profiles::save_credential`: refused without saving
+/// if it does not fit the profile, else saved and checked by listing one page. It stays saved
+/// whatever the check says; a failed check sets the exit status.
 fn set_credential(paths: &Paths, name: &str, json: bool) -> Result<Exit> {
     let config = Config::load(paths)?;
-    let profile = remote_profile(&config, name)?;
+    let profile = config.profile(Some(name))?.clone();
+    if !profile.needs_credential() {
+        // Refused before reading anything (the operation says the same).
+        return Err(no_credential(&profile));
+    }
     let credential = super::verify::read_first_line(
         "credential",
         &format!("Credential for profile {name} (input hidden): "),
@@ -360,16 +338,21 @@ fn set_credential(paths: &Paths, name: &str, json: bool) -> Result<Exit> {
             "standard input is empty; pipe the credential in, e.g. printf '%s\\n' \"$TOKEN\" | keyward profiles set-credential {name}"
         ),
     )?;
-    // Malformed credentials (a FreeSewing key without its KEY:SECRET colon, say) are refused
-    // before anything is saved: opening the backend checks the form without a request.
-    let backend = profile.open_backend_with_credential(paths, &credential, http_options()?)?;
-    Keychain::new().save_credential_blocking(name, &credential)?;
+    let http = http_options()?;
+    let keychain = Keychain::new();
+    let saved = block_on(keyward_ops::profiles::save_credential(
+        &profile,
+        paths,
+        &credential,
+        http,
+        &keychain,
+    ))?;
     drop(credential);
     let host = host_of(&profile, paths);
-    let check = block_on(backend.list(&ListQuery {
-        limit: 1,
-        ..ListQuery::default()
-    }));
+    let check = match saved.check_error {
+        None => Ok(()),
+        Some(error) => Err(error),
+    };
     let overridden = std::env::var_os(credential_env_var(name))
         .is_some_and(|v| !v.is_empty())
         .then(|| credential_env_var(name));
@@ -383,7 +366,7 @@ fn set_credential(paths: &Paths, name: &str, json: bool) -> Result<Exit> {
         }))?;
     } else {
         let mut text = match &check {
-            Ok(_) => format!("credential saved and accepted by {host}\n"),
+            Ok(()) => format!("credential saved and accepted by {host}\n"),
             Err(error @ Error::InvalidInput { .. }) => format!(
                 "credential saved, but it could not be checked: {}\n",
                 output::clean(&error.to_string())
@@ -401,7 +384,7 @@ fn set_credential(paths: &Paths, name: &str, json: bool) -> Result<Exit> {
         output::print(&text)?;
     }
     Ok(match check {
-        Ok(_) => Exit::Ok,
+        Ok(()) => Exit::Ok,
         Err(error) => Exit::Failed(error.code()),
     })
 }
@@ -418,12 +401,24 @@ fn host_of(profile: &Profile, paths: &Paths) -> String {
     }
 }
 
+/// The local store has no credential to keep.
+fn no_credential(profile: &Profile) -> Error {
+    Error::invalid(
+        "profile",
+        format!(
+            "'{}' is a {} profile, which needs no credential",
+            profile.name,
+            profile.kind().as_str()
+        ),
+    )
+}
+
 fn forget_credential(paths: &Paths, name: &str, json: bool) -> Result<Exit> {
     let config = Config::load(paths)?;
     // A removed profile's leftover credential can still be forgotten.
     if let Ok(profile) = config.profile(Some(name)) {
         if !profile.needs_credential() {
-            remote_profile(&config, name)?;
+            return Err(no_credential(profile));
         }
     }
     let existed = Keychain::new().forget_credential_blocking(name)?;

@@ -2,9 +2,8 @@
 
 use super::{block_on, Session};
 use crate::output::{self, Exit};
-use keyward_core::{key_format, ApiKey, Error, Result, Verification};
-use keyward_profiles::BackendKind;
-use secrecy::{ExposeSecret, SecretString};
+use keyward_core::{ApiKey, Error, Result, Verification};
+use secrecy::SecretString;
 use std::io::{BufRead, IsTerminal, Read};
 use zeroize::Zeroizing;
 
@@ -14,13 +13,10 @@ const MAX_SECRET_BYTES: usize = 8192;
 
 pub fn run(session: &Session, json: bool) -> Result<Exit> {
     let secret = read_secret()?;
-    // The local store issues kw_ secrets with a checksum: a mistyped one is refused offline,
-    // without opening (or creating) the store.
-    if session.profile.kind() == BackendKind::Local {
-        key_format::check(secret.expose_secret())?;
-    }
+    // A mistyped kw_ secret is refused offline, before the store is opened (or created).
+    keyward_ops::verify::precheck(session.profile.kind().as_str(), &secret)?;
     let backend = session.open()?;
-    let verification = block_on(backend.verify(&secret))?;
+    let verification = block_on(keyward_ops::verify::verify(backend.as_ref(), &secret))?;
     if json {
         output::print_json(&verification)?;
     } else {
