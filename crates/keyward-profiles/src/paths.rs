@@ -8,7 +8,11 @@ pub const DATA_DIR_ENV: &str = "KEYWARD_DATA_DIR";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
+    /// Written by Keyward owner-only (`0600` on Unix; a stricter mode the user chose is kept),
+    /// under the lock of `<file>.lock` beside it. See `editor`.
     pub config_file: PathBuf,
+    /// Made owner-only (`0700` on Unix) by whatever opens a file in it (the local store, the
+    /// activity log, the key names, the keychain index), and every file in it `0600`.
     pub data_dir: PathBuf,
 }
 
