@@ -71,7 +71,7 @@ fn expiring_lists_the_profiles_keys_soonest_first() {
             .map(|k| k["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(keys(&body), [soon.clone()]);
+    assert_eq!(keys(&body), std::slice::from_ref(&soon));
     let wider = sandbox
         .run(&["keys", "expiring", "--within", "40", "--json"])
         .json();

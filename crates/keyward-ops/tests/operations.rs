@@ -370,8 +370,8 @@ async fn a_listing_carries_the_saved_marks() {
         .iter()
         .map(|k| (k.key.id.clone(), k.saved_in_keychain))
         .collect();
-    assert_eq!(marks[&ids[0]], false);
-    assert_eq!(marks[&ids[1]], true);
+    assert!(!marks[&ids[0]]);
+    assert!(marks[&ids[1]]);
     let json = serde_json::to_value(&page).unwrap();
     assert!(json["items"][0].get("saved_in_keychain").is_some());
     assert!(
