@@ -65,6 +65,18 @@ pub enum Command {
         after_help = "The activity log lives in the data dir (activity.db) and records keys created and revoked by\nthe CLI and the app, with the profile, backend, reason and, for failures, the error. Newest first.\n\nExamples:\n  keyward audit --search rotated --limit 20\n  keyward audit export --format csv --output audit.csv\n  keyward audit export --format json --search org:acme"
     )]
     Audit(AuditArgs),
+    /// Show or change the settings the app's Settings dialog shows (the clipboard countdown).
+    #[command(
+        after_help = "The countdown is kept in the config file as clipboard_clear_seconds (1 to 3600) and used by the\napp and by `keys copy` / `keys create --copy` (KEYWARD_CLEAR_AFTER and --clear-after win over it).\n\nExamples:\n  keyward settings\n  keyward settings --clipboard-clear-seconds 45 --json"
+    )]
+    Settings(SettingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Seconds before a copied secret is cleared (1 to 3600), saved in the config file.
+    #[arg(long, value_name = "SECS")]
+    pub clipboard_clear_seconds: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +125,9 @@ pub enum KeysCommand {
     Create(CreateArgs),
     /// Show one key.
     Get(GetArgs),
+    /// List the distinct owners of the profile's keys (user:ID, org:ID), as the app's owner filter
+    /// suggests them.
+    Owners,
     /// Revoke one or more keys (on some backends: archive or delete).
     #[command(
         after_help = "Give key ids, or filter flags (the same as `keys list`) to revoke every key they match. A filter\nonly counts the matching keys unless --yes is given (exit 2); revoked keys are never selected.\nA rate limit pauses the run until the backend allows more; Ctrl-C stops it (keys not started are\nleft untouched). Progress goes to stderr at a terminal. Every revoke is recorded in the activity\nlog (`keyward audit`).\n\nExits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExamples:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget\n  keyward keys revoke --owner user:u_9 --status active --reason \"left the company\"          (counts)\n  keyward keys revoke --unused-for 180 --yes --json"

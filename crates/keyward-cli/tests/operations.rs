@@ -130,3 +130,46 @@ fn expiring_across_profiles_gives_each_failing_profile_its_own_error() {
         !human.stdout.contains("sk_test_whatever") && !human.stderr.contains("sk_test_whatever")
     );
 }
+
+#[test]
+fn owners_and_settings_do_what_the_window_does() {
+    let sandbox = Sandbox::new();
+    sandbox.create("a", &["--owner", "org:acme"]);
+    sandbox.create("b", &["--owner", "user:u_1"]);
+    sandbox.create("c", &["--owner", "org:acme"]);
+    let owners = sandbox.run(&["keys", "owners", "--json"]).json();
+    assert_eq!(
+        owners["owners"],
+        serde_json::json!(["org:acme", "user:u_1"])
+    );
+
+    let shown = sandbox.run(&["settings", "--json"]).json();
+    assert_eq!(shown["clipboard_clear_seconds"], 20, "the default");
+    let saved = sandbox.run(&["settings", "--clipboard-clear-seconds", "45", "--json"]);
+    assert_eq!(saved.json()["clipboard_clear_seconds"], 45);
+    assert_eq!(
+        sandbox.run(&["settings", "--json"]).json()["clipboard_clear_seconds"],
+        45
+    );
+    let text = std::fs::read_to_string(&sandbox.config).unwrap();
+    assert!(text.contains("clipboard_clear_seconds = 45"), "{text}");
+    for bad in ["0", "3601", "soon"] {
+        let run = sandbox.run(&["settings", "--clipboard-clear-seconds", bad, "--json"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(run.json_error()["field"], "clipboard-clear-seconds");
+    }
+}
+
+#[test]
+fn a_bad_keyward_clear_after_is_an_error_naming_it() {
+    let sandbox = Sandbox::new();
+    let (id, _) = sandbox.create("a", &[]);
+    for bad in ["soon", "-1", "3601"] {
+        let run = sandbox.run_env(
+            &["keys", "copy", &id, "--json"],
+            &[("KEYWARD_CLEAR_AFTER", bad)],
+        );
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(run.json_error()["field"], "KEYWARD_CLEAR_AFTER");
+    }
+}

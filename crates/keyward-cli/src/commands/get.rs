@@ -1,4 +1,4 @@
-//! `keyward keys get`
+//! `keyward keys get` and `keyward keys owners`
 
 use super::{block_on, Session};
 use crate::cli::GetArgs;
@@ -17,6 +17,25 @@ pub fn run(session: &Session, args: GetArgs, json: bool) -> Result<Exit> {
         if marked.saved_in_keychain {
             text.push_str(&format!("{:<12} saved\n", "Keychain"));
         }
+        output::print(&text)?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `keyward keys owners`: the distinct owners of the profile's keys, one a line.
+pub fn owners(session: &Session, json: bool) -> Result<Exit> {
+    let backend = session.open()?;
+    let owners: Vec<String> = block_on(backend.owners())?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if json {
+        output::print_json(&serde_json::json!({ "owners": owners }))?;
+    } else {
+        let text: String = owners
+            .iter()
+            .map(|owner| format!("{}\n", output::clean(owner)))
+            .collect();
         output::print(&text)?;
     }
     Ok(Exit::Ok)

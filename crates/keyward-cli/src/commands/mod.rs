@@ -11,6 +11,7 @@ mod list;
 mod profiles;
 mod revoke;
 mod secret;
+mod settings;
 mod verify;
 
 use crate::cli::{Cli, Command, KeysCommand};
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Profiles(command) => profiles::run(command, &paths, json),
         Command::Audit(args) => audit::run(args, &paths, json),
+        Command::Settings(args) => settings::run(args, &paths, json),
         Command::Keys(command) => {
             let config = Config::load(&paths)?;
             // An empty KEYWARD_PROFILE (as CI templates often leave it) means "the default".
@@ -47,6 +49,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 KeysCommand::List(args) => list::run(&session, args, json),
                 KeysCommand::Create(args) => create::run(&session, args, json),
                 KeysCommand::Get(args) => get::run(&session, args, json),
+                KeysCommand::Owners => get::owners(&session, json),
                 KeysCommand::Revoke(args) => revoke::run(&session, args, json),
                 KeysCommand::Verify => verify::run(&session, json),
                 KeysCommand::Copy(args) => secret::copy(&session, args, json),
