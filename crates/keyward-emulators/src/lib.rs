@@ -1,5 +1,5 @@
 //! Local HTTP emulators of the API-key contracts of PropelAuth, Clerk and FreeSewing, as described
-//! in `shared/CONTRACTS.md`: same paths, auth schemes, validation order, error bodies, paging and
+//! in `docs/backends/` (each behaviour traced to the vendor's repository and file): same paths, auth schemes, validation order, error bodies, paging and
 //! secret-once behaviour, plus switchable faults (latency, 500s, dropped connections, 429s).
 //!
 //! They serve on loopback only and keep everything in memory. Contract tests start one in-process:

@@ -1,6 +1,6 @@
 //! Keyward's HTTP adapters: PropelAuth, Clerk and FreeSewing as [`keyward_core::KeyBackend`]s.
 //!
-//! Each adapter follows the backend's documented contract (`shared/CONTRACTS.md`), says what it
+//! Each adapter follows the backend's contract as its real server behaves (`docs/backends/<backend>.md`), says what it
 //! can do in its [`keyward_core::Capabilities`], and refuses what the backend cannot express
 //! before sending anything. All of them share one HTTP layer ([`HttpOptions`]): rustls, connect
 //! and request timeouts, retries with jittered backoff for requests that are safe to repeat, 429

@@ -1,4 +1,4 @@
-//! Raw-HTTP tests of every emulator against its contract in shared/CONTRACTS.md.
+//! Raw-HTTP tests of every emulator against its contract in docs/backends/ (propelauth.md, clerk.md, freesewing.md).
 
 mod admin;
 mod clerk;
