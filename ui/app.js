@@ -190,6 +190,8 @@ function apply(newInfo) {
   switcher.showActive(info.profile);
   show($('#startup-error'), false);
   notify(null);
+  // A KEYWARD_CLEAR_AFTER that could not be read is said, not ignored.
+  if (info.clear_after_error) notify(`${info.clear_after_error.field}: ${info.clear_after_error.message}. Copied secrets are cleared after ${info.clear_after_secs} s.`, 'error');
   const broken = info.backend_error;
   show($('#backend-error'), !!broken);
   show($('#workspace'), !broken);
