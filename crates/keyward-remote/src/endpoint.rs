@@ -92,16 +92,12 @@ impl Endpoint {
     }
 }
 
-/// Checks a key id before it becomes a path segment. Segments are percent-encoded, but `.` and
-/// `..` would still be read as "this" and "parent" directory, turning a read into a listing.
+/// Checks a key id before it becomes a path segment: the one id check of every front end
+/// (`keyward_core::model::check_key_id`), and, as segments are percent-encoded but `.` and `..`
+/// would still be read as "this" and "parent" directory (turning a read into a listing), not those.
 pub(crate) fn key_id(id: &str) -> Result<&str> {
-    let id = id.trim();
-    if id.is_empty()
-        || id == "."
-        || id == ".."
-        || id.len() > 200
-        || id.chars().any(char::is_control)
-    {
+    let id = keyward_core::model::check_key_id(id, "id")?;
+    if id == "." || id == ".." {
         return Err(Error::invalid("id", "is not a key id"));
     }
     Ok(id)
