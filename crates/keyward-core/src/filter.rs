@@ -5,7 +5,7 @@
 //! in SQL, and the remote adapters apply them to a snapshot of a backend's keys.
 
 use crate::backend::KeyBackend;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{ApiKey, KeyStatus, ListQuery, Page, SortField, StatusFilter};
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -172,7 +172,7 @@ pub fn page_locally(mut keys: Vec<ApiKey>, query: &ListQuery, now: DateTime<Utc>
 }
 
 /// Every key matching `query` (its `page` is ignored), fetched page by page with at most
-/// `concurrency` requests in flight.
+/// `concurrency` requests in flight, within the default [`WalkLimits`].
 ///
 /// When the backend reports a total, the first page tells how many pages there are and the rest
 /// are fetched together; otherwise pages are walked one after another until `has_more` is false.
@@ -183,42 +183,193 @@ pub async fn list_all<B: KeyBackend + ?Sized>(
     query: &ListQuery,
     concurrency: usize,
 ) -> Result<Vec<ApiKey>> {
+    list_all_within(backend, query, concurrency, WalkLimits::default()).await
+}
+
+/// [`list_all`] within `limits`: a server that claims more keys than the cap, keeps sending pages,
+/// sends an earlier page again, or takes too long ends the walk with an error naming the limit.
+pub async fn list_all_within<B: KeyBackend + ?Sized>(
+    backend: &B,
+    query: &ListQuery,
+    concurrency: usize,
+    limits: WalkLimits,
+) -> Result<Vec<ApiKey>> {
     let page_query = |page: u32| ListQuery {
         page,
         ..query.clone()
     };
-    let first = backend.list(&page_query(0)).await?;
-    let mut pages = vec![first.items];
-    match first.total {
-        Some(total) if first.has_more => {
-            let page_count = total.div_ceil(u64::from(query.limit.max(1))) as u32;
-            let rest: Vec<Page<ApiKey>> = stream::iter(1..page_count)
-                .map(|page| {
-                    let query = page_query(page);
-                    async move { backend.list(&query).await }
-                })
-                .buffered(concurrency.max(1))
-                .try_collect()
-                .await?;
-            pages.extend(rest.into_iter().map(|page| page.items));
-        }
-        _ => {
-            let mut has_more = first.has_more;
-            let mut page = 1;
-            while has_more {
-                let next = backend.list(&page_query(page)).await?;
-                has_more = next.has_more && !next.items.is_empty();
-                pages.push(next.items);
-                page += 1;
+    let walk = Walk::new(limits);
+    walk.within(async {
+        let first = backend.list(&page_query(0)).await?;
+        let has_more = first.has_more;
+        walk.add(0, first.items)?;
+        match first.total {
+            Some(total) if has_more => {
+                walk.claimed(total)?;
+                // At most MAX_WALK_KEYS pages, after the check above.
+                let page_count = total.div_ceil(u64::from(query.limit.max(1))) as u32;
+                stream::iter(1..page_count)
+                    .map(|page| {
+                        let query = page_query(page);
+                        async move { backend.list(&query).await.map(|p| (page, p.items)) }
+                    })
+                    .buffered(concurrency.max(1))
+                    .try_for_each(|(page, items)| std::future::ready(walk.add(page.into(), items)))
+                    .await
+            }
+            _ => {
+                let mut has_more = has_more;
+                let mut page = 1;
+                while has_more {
+                    let next = backend.list(&page_query(page)).await?;
+                    has_more = next.has_more && !next.items.is_empty();
+                    walk.add(page.into(), next.items)?;
+                    page += 1;
+                }
+                Ok(())
             }
         }
+    })
+    .await?;
+    Ok(walk.into_keys())
+}
+
+/// The bounds of one walk over every page of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalkLimits {
+    pub max_keys: usize,
+    pub max_time: std::time::Duration,
+}
+
+impl Default for WalkLimits {
+    /// [`ListQuery::MAX_WALK_KEYS`] and [`ListQuery::MAX_WALK_TIME`].
+    fn default() -> Self {
+        WalkLimits {
+            max_keys: ListQuery::MAX_WALK_KEYS,
+            max_time: ListQuery::MAX_WALK_TIME,
+        }
     }
-    let mut seen = HashSet::new();
-    Ok(pages
-        .into_iter()
-        .flatten()
-        .filter(|key| seen.insert(key.id.clone()))
-        .collect())
+}
+
+/// One walk over every page of a listing, in progress: it keeps the distinct keys read so far and
+/// ends the walk, with an error that names the limit, when the server would make it run away.
+/// The one owner of those rules, for [`list_all`] and the remote adapters' snapshots alike.
+#[derive(Debug)]
+pub struct Walk {
+    limits: WalkLimits,
+    state: std::sync::Mutex<WalkState>,
+}
+
+#[derive(Debug, Default)]
+struct WalkState {
+    keys: Vec<ApiKey>,
+    seen: HashSet<String>,
+    /// Keys received, repeats included: what the server made us read.
+    received: usize,
+}
+
+impl Walk {
+    pub fn new(limits: WalkLimits) -> Self {
+        Walk {
+            limits,
+            state: Default::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, WalkState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Refuses a walk whose server claims more keys than the cap, before any further page.
+    pub fn claimed(&self, total: u64) -> Result<()> {
+        if total > self.limits.max_keys as u64 {
+            return Err(Error::Backend(format!(
+                "stopped reading the listing: the server claims {} keys, more than the {} \
+                 Keyward reads in one listing; narrow the search or the owner",
+                grouped(total),
+                grouped(self.limits.max_keys as u64)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes one page's keys (`page` counts from 0). Past the cap nothing more is kept; a page
+    /// with keys but none new (a server ignoring the page asked for) ends the walk rather than
+    /// looping.
+    pub fn add(&self, page: u64, items: Vec<ApiKey>) -> Result<()> {
+        let mut state = self.state();
+        if state.received.saturating_add(items.len()) > self.limits.max_keys {
+            return Err(Error::Backend(format!(
+                "stopped after {} keys: the server keeps sending more than the {} Keyward reads \
+                 in one listing; narrow the search or the owner",
+                grouped(state.received as u64),
+                grouped(self.limits.max_keys as u64)
+            )));
+        }
+        state.received += items.len();
+        let before = state.keys.len();
+        let had_items = !items.is_empty();
+        for key in items {
+            if state.seen.insert(key.id.clone()) {
+                state.keys.push(key);
+            }
+        }
+        if had_items && page > 0 && state.keys.len() == before {
+            return Err(Error::Backend(format!(
+                "stopped at page {}: the server sent the same keys again (it may be ignoring \
+                 the page asked for); try again, or narrow the search or the owner",
+                page + 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `walk` (which feeds this [`Walk`]) within the time limit.
+    pub async fn within<T>(&self, walk: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.limits.max_time, walk).await {
+            Ok(done) => done,
+            Err(_) => Err(Error::Backend(format!(
+                "stopped after {} and {} keys: reading the listing takes longer than Keyward \
+                 allows; narrow the search or the owner, or try again later",
+                duration_text(self.limits.max_time),
+                grouped(self.state().received as u64)
+            ))),
+        }
+    }
+
+    /// The distinct keys read, in the order they came.
+    pub fn into_keys(self) -> Vec<ApiKey> {
+        self.state
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Whole minutes as minutes, anything else in seconds.
+fn duration_text(duration: std::time::Duration) -> String {
+    match duration.as_secs() {
+        60 => "1 minute".into(),
+        secs if secs >= 60 && secs.is_multiple_of(60) && duration.subsec_nanos() == 0 => {
+            format!("{} minutes", secs / 60)
+        }
+        _ => crate::bulk::seconds_text(duration),
+    }
 }
 
 /// The keys a revoke "by filter" acts on: every key matching `query` (all its pages, `query.limit`
@@ -753,6 +904,188 @@ mod tests {
             backend.calls.load(AtomicOrdering::SeqCst),
             3,
             "pages of 1000"
+        );
+    }
+
+    /// A server that lies about its listing: it claims `total` keys (or none, and always one
+    /// page more), may ignore the page asked for, and may take `delay` per page.
+    struct Lying {
+        total: Option<u64>,
+        ignores_page: bool,
+        delay: std::time::Duration,
+        calls: AtomicUsize,
+    }
+
+    fn lying(total: Option<u64>) -> Lying {
+        Lying {
+            total,
+            ignores_page: false,
+            delay: std::time::Duration::ZERO,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl KeyBackend for Lying {
+        fn kind(&self) -> &'static str {
+            "lying"
+        }
+        fn capabilities(&self) -> crate::Capabilities {
+            unimplemented!("not needed by list_all")
+        }
+        async fn create(&self, _: crate::NewKey) -> Result<crate::CreatedKey> {
+            unimplemented!()
+        }
+        async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
+            self.calls.fetch_add(1, AtomicOrdering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            let page = if self.ignores_page { 0 } else { query.page };
+            let start = u64::from(page) * u64::from(query.limit);
+            Ok(Page {
+                items: (start..start + u64::from(query.limit))
+                    .map(|i| key(&format!("k{i}")))
+                    .collect(),
+                page: query.page,
+                limit: query.limit,
+                total: self.total,
+                has_more: true,
+            })
+        }
+        async fn get(&self, _: &str) -> Result<ApiKey> {
+            unimplemented!()
+        }
+        async fn revoke(&self, _: &str, _: Option<&str>) -> Result<ApiKey> {
+            unimplemented!()
+        }
+        async fn verify(&self, _: &secrecy::SecretString) -> Result<crate::Verification> {
+            unimplemented!()
+        }
+    }
+
+    fn pages_of(limit: u32) -> ListQuery {
+        ListQuery {
+            limit,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claimed_total_over_the_cap_stops_after_the_first_page() {
+        let server = lying(Some(1_000_000_000_000));
+        let error = list_all(&server, &pages_of(1000), 4).await.unwrap_err();
+        assert_eq!(error.code(), crate::ErrorCode::Backend);
+        assert_eq!(
+            error.to_string(),
+            "stopped reading the listing: the server claims 1,000,000,000,000 keys, more than \
+             the 100,000 Keyward reads in one listing; narrow the search or the owner"
+        );
+        assert_eq!(server.calls.load(AtomicOrdering::SeqCst), 1);
+        // The same walk serves a revoke by filter and the owner picker.
+        let error = revocable_matching(&server, &pages_of(1000), 4).await;
+        assert!(error.unwrap_err().to_string().contains("1,000,000,000,000"));
+        assert!(server
+            .owners()
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("claims"));
+    }
+
+    #[tokio::test]
+    async fn pages_that_never_end_stop_at_the_key_cap() {
+        let server = lying(None);
+        let error = list_all(&server, &pages_of(1000), 4).await.unwrap_err();
+        assert_eq!(error.code(), crate::ErrorCode::Backend);
+        assert!(
+            error.to_string().starts_with(
+                "stopped after 100,000 keys: the server keeps sending more than the 100,000"
+            ),
+            "{error}"
+        );
+        // 100 pages held (the cap), the 101st refused before it is kept.
+        assert_eq!(server.calls.load(AtomicOrdering::SeqCst), 101);
+        assert_eq!(ListQuery::MAX_WALK_KEYS, 100_000);
+
+        let small = WalkLimits {
+            max_keys: 250,
+            ..WalkLimits::default()
+        };
+        let server = lying(Some(200));
+        let error = list_all_within(&server, &pages_of(100), 2, small).await;
+        assert_eq!(
+            error.unwrap().len(),
+            200,
+            "a total under the cap is read whole"
+        );
+        let server = lying(None);
+        let error = list_all_within(&server, &pages_of(100), 2, small)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("stopped after 200 keys"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_the_page_ends_the_walk() {
+        for total in [None, Some(5000)] {
+            let server = Lying {
+                ignores_page: true,
+                ..lying(total)
+            };
+            let error = list_all(&server, &pages_of(100), 1).await.unwrap_err();
+            assert_eq!(error.code(), crate::ErrorCode::Backend);
+            assert!(
+                error.to_string().starts_with(
+                    "stopped at page 2: the server sent the same keys again (it may be ignoring"
+                ),
+                "{error}"
+            );
+            assert_eq!(server.calls.load(AtomicOrdering::SeqCst), 2, "{total:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_endless_listing_stops_at_the_time_cap() {
+        let server = Lying {
+            delay: std::time::Duration::from_secs(1),
+            ..lying(None)
+        };
+        let started = tokio::time::Instant::now();
+        let error = list_all(&server, &pages_of(1), 4).await.unwrap_err();
+        assert_eq!(error.code(), crate::ErrorCode::Backend);
+        assert!(
+            error
+                .to_string()
+                .starts_with("stopped after 2 minutes and 1"),
+            "{error}"
+        );
+        assert!(error
+            .to_string()
+            .contains("takes longer than Keyward allows"));
+        assert_eq!(started.elapsed(), ListQuery::MAX_WALK_TIME);
+        let calls = server.calls.load(AtomicOrdering::SeqCst);
+        assert!((120..=121).contains(&calls), "{calls}");
+    }
+
+    #[test]
+    fn numbers_and_durations_read_well() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1_000_000_000_000), "1,000,000,000,000");
+        assert_eq!(
+            duration_text(std::time::Duration::from_secs(120)),
+            "2 minutes"
+        );
+        assert_eq!(
+            duration_text(std::time::Duration::from_secs(60)),
+            "1 minute"
+        );
+        assert_eq!(
+            duration_text(std::time::Duration::from_millis(1500)),
+            "1.5 s"
         );
     }
 }

@@ -358,6 +358,12 @@ impl Default for ListQuery {
 impl ListQuery {
     pub const MAX_LIMIT: u32 = 1000;
     pub const SEARCH_MAX_CHARS: usize = 200;
+    /// The most keys one walk over every page of a listing reads ([`crate::list_all`], a remote
+    /// adapter's snapshot, an owner list). A server that claims more, or never runs out of pages,
+    /// ends the walk with an error naming this cap, before more is held in memory.
+    pub const MAX_WALK_KEYS: usize = 100_000;
+    /// The longest one walk over every page of a listing may take, however the server paces it.
+    pub const MAX_WALK_TIME: std::time::Duration = std::time::Duration::from_secs(120);
 
     pub fn validated(mut self) -> Result<Self> {
         if self.limit == 0 || self.limit > Self::MAX_LIMIT {
@@ -406,7 +412,10 @@ impl ListQuery {
         } else {
             Err(Error::invalid(
                 field,
-                format!("must be a number of days from 1 to {}", Self::MAX_FILTER_DAYS),
+                format!(
+                    "must be a number of days from 1 to {}",
+                    Self::MAX_FILTER_DAYS
+                ),
             ))
         }
     }
