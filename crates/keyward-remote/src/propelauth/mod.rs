@@ -320,12 +320,14 @@ pub(super) fn created_from(
 ) -> Result<CreatedKey> {
     let answer: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
     let field = |name: &str| {
-        answer
-            .as_ref()
-            .and_then(|a| a.get(name))
-            .and_then(serde_json::Value::as_str)
-            .filter(|text| !text.trim().is_empty())
-            .map(str::to_owned)
+        match &answer {
+            Some(answer) => answer
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            None => string_field_of_broken_json(&response.body, name),
+        }
+        .filter(|text| !text.trim().is_empty())
     };
     let id = field("api_key_id");
     if let Some(token) = field("api_key_token") {
@@ -369,6 +371,36 @@ pub(super) fn created_from(
     Err(Error::Backend(format!(
         "PropelAuth's answer to the create {what} (HTTP {status}): {key}, but Keyward did not get its secret; {todo}"
     )))
+}
+
+/// A string field of an answer that is not valid JSON as a whole (a number out of range, bytes
+/// after the object): the first `"name": "…"` in it. A token must never be lost to a bad
+/// neighbour.
+fn string_field_of_broken_json(body: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let needle = format!("\"{name}\"");
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find(&needle) {
+        rest = &rest[at + needle.len()..];
+        let Some(value) = rest.trim_start().strip_prefix(':') else {
+            continue;
+        };
+        let value = value.trim_start();
+        if !value.starts_with('"') {
+            continue;
+        }
+        // The string literal ends at the first quote not escaped by a backslash.
+        let mut escaped = false;
+        for (index, c) in value.char_indices().skip(1) {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => return serde_json::from_str(&value[..=index]).ok(),
+                _ => escaped = false,
+            }
+        }
+        return None;
+    }
+    None
 }
 
 /// The page size a listing asks for, learnt from the server: the largest of [`PAGE_SIZES`] it has
@@ -517,6 +549,29 @@ mod tests {
             assert_eq!(created.key.status, KeyStatus::Active);
             assert_eq!(created.key.created_at, whole_seconds(now));
         }
+    }
+
+    #[test]
+    fn a_token_survives_a_broken_neighbour() {
+        use secrecy::ExposeSecret;
+        for body in [
+            r#"{"api_key_id":"abc","api_key_token":"f00d","metadata":-1e400}"#,
+            r#"{"api_key_id":"abc","api_key_token" : "f00d"}."#,
+            r#"{"note":"a \"quoted\" \\ thing","api_key_token":"f\u0030\u0030d","x":1e999}"#,
+        ] {
+            let created = created_from(&answer(200, body), &asked(), Utc::now(), refused)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert_eq!(created.secret.expose_secret(), "f00d", "{body}");
+        }
+        assert_eq!(
+            string_field_of_broken_json(br#"{"api_key_id":"abc","x":-1e400}"#, "api_key_id")
+                .as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            string_field_of_broken_json(br#"{"api_key_token":5,"x":-1e400}"#, "api_key_token"),
+            None
+        );
     }
 
     #[test]
