@@ -10,6 +10,7 @@
 
 use chrono::Utc;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use keyward_core::filter::{Walk, WalkLimits};
 use keyward_core::{page_locally, ApiKey, ListQuery, Page, Result, SortField};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -35,25 +36,12 @@ pub(crate) struct Chunk<T> {
 /// Fetches items `[offset, offset + len)` from an API paged by page number and page size, with
 /// pages of at most `max_page` items. A window that is itself a page (`len ≤ max_page`, offset a
 /// multiple of `len`) costs exactly one request; larger windows cost one request per page they
-/// touch, the first alone (it tells the total) and the rest `concurrency` at a time.
+/// touch, the first alone (it tells the total) and the rest [`PAGE_CONCURRENCY`] at a time. The
+/// window bounds the pages asked for, whatever total a server claims.
 pub(crate) async fn fetch_window<T, F, Fut>(
     offset: u64,
     len: u64,
     max_page: u32,
-    fetch_page: F,
-) -> Result<Chunk<T>>
-where
-    F: Fn(u64, u32) -> Fut,
-    Fut: Future<Output = Result<Chunk<T>>>,
-{
-    fetch_window_with(offset, len, max_page, PAGE_CONCURRENCY, fetch_page).await
-}
-
-pub(crate) async fn fetch_window_with<T, F, Fut>(
-    offset: u64,
-    len: u64,
-    max_page: u32,
-    concurrency: usize,
     fetch_page: F,
 ) -> Result<Chunk<T>>
 where
@@ -75,7 +63,7 @@ where
     if last_page > first_page {
         let rest: Vec<Chunk<T>> = stream::iter(first_page + 1..=last_page)
             .map(|page| fetch_page(page, page_size as u32))
-            .buffered(concurrency.max(1))
+            .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
         items.extend(rest.into_iter().flat_map(|chunk| chunk.items));
@@ -85,14 +73,47 @@ where
     Ok(Chunk { items, total })
 }
 
-/// Every item of a paged listing, [`SNAPSHOT_CONCURRENCY`] pages at a time after the first.
+/// Every key of a paged listing, [`SNAPSHOT_CONCURRENCY`] pages at a time after the first,
+/// within keyward-core's caps on one walk ([`ListQuery::MAX_WALK_KEYS`],
+/// [`ListQuery::MAX_WALK_TIME`]): a server claiming a total over the cap is refused after its
+/// first page, and one that sends more than it claimed, repeats a page or is too slow is stopped
+/// with an error naming the limit.
 pub(crate) async fn fetch_everything<F, Fut>(max_page: u32, fetch_page: F) -> Result<Vec<ApiKey>>
 where
     F: Fn(u64, u32) -> Fut,
     Fut: Future<Output = Result<Chunk<ApiKey>>>,
 {
-    let chunk = fetch_window_with(0, u64::MAX, max_page, SNAPSHOT_CONCURRENCY, fetch_page).await?;
-    Ok(dedup(chunk.items))
+    fetch_everything_within(WalkLimits::default(), max_page, fetch_page).await
+}
+
+pub(crate) async fn fetch_everything_within<F, Fut>(
+    limits: WalkLimits,
+    max_page: u32,
+    fetch_page: F,
+) -> Result<Vec<ApiKey>>
+where
+    F: Fn(u64, u32) -> Fut,
+    Fut: Future<Output = Result<Chunk<ApiKey>>>,
+{
+    let size = max_page.max(1);
+    let walk = Walk::new(limits);
+    walk.within(async {
+        let first = fetch_page(0, size).await?;
+        walk.claimed(first.total)?;
+        walk.add(0, first.items)?;
+        // At most MAX_WALK_KEYS pages, after the check above.
+        let pages = first.total.div_ceil(u64::from(size));
+        stream::iter(1..pages)
+            .map(|page| {
+                let chunk = fetch_page(page, size);
+                async move { chunk.await.map(|chunk| (page, chunk.items)) }
+            })
+            .buffered(SNAPSHOT_CONCURRENCY)
+            .try_for_each(|(page, items)| std::future::ready(walk.add(page, items)))
+            .await
+    })
+    .await?;
+    Ok(walk.into_keys())
 }
 
 /// Drops repeated ids (a key created during a paged read shifts the pages after it).
@@ -335,6 +356,117 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(keys.len(), 250);
         assert_eq!(asked.into_inner().unwrap(), [0, 1, 2]);
+    }
+
+    /// A lying paged server: it claims `total`, sends `per_page` keys whatever size is asked
+    /// for, may ignore the page asked for, and may take `delay` per page.
+    struct Liar {
+        total: u64,
+        per_page: Option<u64>,
+        ignores_page: bool,
+        delay: Duration,
+        asked: AtomicU64,
+    }
+
+    impl Liar {
+        fn claiming(total: u64) -> Self {
+            Liar {
+                total,
+                per_page: None,
+                ignores_page: false,
+                delay: Duration::ZERO,
+                asked: AtomicU64::new(0),
+            }
+        }
+
+        async fn page(&self, page: u64, size: u32) -> Result<Chunk<ApiKey>> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            let size = self.per_page.unwrap_or(size.into());
+            let start = if self.ignores_page { 0 } else { page * size };
+            let items = (start..start + size)
+                .map(|i| key(&format!("k{i}"), "n", 1))
+                .collect();
+            Ok(Chunk {
+                items,
+                total: self.total,
+            })
+        }
+
+        async fn everything(&self, limits: WalkLimits) -> keyward_core::Error {
+            fetch_everything_within(limits, 100, |page, size| self.page(page, size))
+                .await
+                .unwrap_err()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_of_a_server_claiming_too_many_keys_stops_at_once() {
+        let liar = Liar::claiming(1_000_000_000_000);
+        let error = fetch_everything(100, |page, size| liar.page(page, size))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), keyward_core::ErrorCode::Backend);
+        assert!(
+            error.to_string().contains(
+                "the server claims 1,000,000,000,000 keys, more than the 100,000 Keyward reads"
+            ),
+            "{error}"
+        );
+        assert_eq!(liar.asked.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_stops_at_the_key_cap_when_pages_carry_more_than_asked() {
+        // The claimed total is under the cap, but every page of 100 carries 1000 keys.
+        let liar = Liar {
+            per_page: Some(1000),
+            ..Liar::claiming(100_000)
+        };
+        let error = liar.everything(WalkLimits::default()).await;
+        assert!(
+            error.to_string().starts_with("stopped after 100,000 keys"),
+            "{error}"
+        );
+        let asked = liar.asked.load(Ordering::SeqCst);
+        assert!(
+            (101..=101 + SNAPSHOT_CONCURRENCY as u64).contains(&asked),
+            "{asked}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_of_a_server_ignoring_the_page_ends() {
+        let liar = Liar {
+            ignores_page: true,
+            ..Liar::claiming(5000)
+        };
+        let error = liar.everything(WalkLimits::default()).await;
+        assert!(
+            error
+                .to_string()
+                .starts_with("stopped at page 2: the server sent the same keys again"),
+            "{error}"
+        );
+        assert!(liar.asked.load(Ordering::SeqCst) <= 1 + SNAPSHOT_CONCURRENCY as u64);
+    }
+
+    #[tokio::test]
+    async fn a_slow_snapshot_stops_at_the_time_cap() {
+        let liar = Liar {
+            delay: Duration::from_millis(40),
+            ..Liar::claiming(100_000)
+        };
+        let limits = WalkLimits {
+            max_time: Duration::from_millis(300),
+            ..WalkLimits::default()
+        };
+        let error = liar.everything(limits).await;
+        assert!(
+            error.to_string().starts_with("stopped after 0.3 s and "),
+            "{error}"
+        );
+        assert!(liar.asked.load(Ordering::SeqCst) < 1000, "stopped early");
     }
 
     #[tokio::test]
