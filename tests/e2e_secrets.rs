@@ -221,7 +221,7 @@ async fn record_ipc_responses(client: &Client) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a display (xvfb-run), tauri-driver and WebKitWebDriver; run with --ignored"]
-async fn without_a_keychain_the_key_is_still_created_and_the_panel_says_why() {
+async fn without_a_keychain_a_create_that_would_save_is_refused_and_the_panel_says_why() {
     let _one = ONE_APP_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     // A session bus that does not exist: no Secret Service.
@@ -244,9 +244,23 @@ async fn without_a_keychain_the_key_is_still_created_and_the_panel_says_why() {
             .await?
             .send_keys("no keychain")
             .await?;
+        // Asked to save, the create asks the keychain first and refuses: nothing is made whose
+        // secret could not be kept (the rule the CLI follows too, keyward_ops::create).
+        click(client, "#key-save-keychain").await?;
+        click(client, "#create-submit").await?;
+        let refused = wait_visible(client, "#create-error").await?;
+        ensure(
+            refused.contains("not created")
+                && refused.contains("keychain")
+                && refused.contains("Secret Service"),
+            format!("create refusal: {refused:?}"),
+        )?;
+        screenshot(client, "36-keychain-unavailable").await?;
+        // Without saving, the key is made; the panel's "Save to keychain" then says why not.
         click(client, "#key-save-keychain").await?;
         click(client, "#create-submit").await?;
         wait_visible(client, "#secret-value").await?;
+        click(client, "#secret-save").await?;
         let message = wait_visible(client, "#secret-keychain-error").await?;
         ensure(
             message.starts_with("Not saved to the keychain") && message.contains("Secret Service"),
@@ -256,7 +270,6 @@ async fn without_a_keychain_the_key_is_still_created_and_the_panel_says_why() {
             wait_visible(client, "#secret-save").await? == "Save to keychain",
             "the panel claims the secret was saved",
         )?;
-        screenshot(client, "36-keychain-unavailable").await?;
         // Copy still works, and the key was created.
         click(client, "#secret-copy").await?;
         wait_text(client, "#secret-clipboard .clipboard-text", |t| {
