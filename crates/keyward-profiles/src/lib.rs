@@ -15,7 +15,8 @@
 //! ```
 //! With no file at all, Keyward runs on an implicit `local` profile. A malformed file is an error
 //! naming the file, line and field; it is never silently replaced, and edits refuse to touch it.
-//! The file holds no secrets: credentials live in the OS keychain, or in
+//! The file holds no secrets: credentials live in the OS keychain, each bound to the origin and
+//! backend it was saved for (see the `credentials` module), or in
 //! `KEYWARD_CREDENTIAL_<PROFILE>` for scripts and CI.
 
 mod config;
@@ -25,7 +26,10 @@ mod paths;
 mod profile;
 
 pub use config::{Config, CLIPBOARD_CLEAR_SECONDS, IMPLICIT_PROFILE};
-pub use credentials::{credential_env_var, CredentialSource, CredentialStore, EnvOnly};
+pub use credentials::{
+    credential_env_var, edit_profile, CredentialBinding, CredentialDropped, CredentialSource,
+    CredentialStore, EnvOnly, ProfileEdited,
+};
 pub use editor::{
     add_profile, remove_profile, set_clipboard_clear_seconds, set_default_profile, ProfileSpec,
 };

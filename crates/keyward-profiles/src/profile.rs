@@ -189,12 +189,15 @@ impl Profile {
         }
     }
 
-    /// The profile's credential: `KEYWARD_CREDENTIAL_<PROFILE>` if set, else the store's.
+    /// The profile's credential: `KEYWARD_CREDENTIAL_<PROFILE>` if set (the user's choice for this
+    /// run, not bound), else the store's, only if it was saved for this profile's backend and
+    /// origin (see [`crate::credentials`]): one saved for another origin is `unauthorized`, naming
+    /// both, and is not handed out.
     pub fn credential(&self, store: &dyn CredentialStore) -> Result<SecretString> {
         if let Some(from_env) = credentials::from_env(&self.name) {
             return Ok(from_env);
         }
-        store.credential(&self.name)?.ok_or_else(|| {
+        self.stored_credential(store)?.ok_or_else(|| {
             let what = match &self.settings {
                 BackendSettings::PropelAuth {
                     api: PropelAuthApiKind::Frontend,
