@@ -387,3 +387,51 @@ async fn a_listing_carries_the_saved_marks() {
         Some("id")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_credential_is_checked_against_the_server_and_a_malformed_one_is_not_saved() {
+    use keyward_emulators::{Emulator, Flavor};
+    use keyward_profiles::{Config, Paths};
+    let emu = Emulator::start(Flavor::Clerk).await.unwrap();
+    let creds = emu.credentials().clerk().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "default_profile = \"mine\"\n[profiles.team]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n\
+         [profiles.sewing]\nbackend = \"freesewing\"\nurl = \"{}\"\n\
+         [profiles.mine]\nbackend = \"local\"\n",
+        emu.base_url(),
+        creds.user_id,
+        emu.base_url()
+    );
+    let config = Config::parse(&text, &dir.path().join("config.toml")).unwrap();
+    let paths = Paths {
+        config_file: dir.path().join("config.toml"),
+        data_dir: dir.path().to_path_buf(),
+    };
+    let keychain = FakeKeychain::default();
+    let save = |name: &str, credential: &str| {
+        let profile = config.profile(Some(name)).unwrap().clone();
+        let credential = SecretString::from(credential.to_owned());
+        let (paths, keychain) = (&paths, &keychain);
+        async move {
+            keyward_ops::profiles::save_credential(
+                &profile,
+                paths,
+                &credential,
+                keyward_remote::HttpOptions::default(),
+                keychain,
+            )
+            .await
+        }
+    };
+    let wrong = save("team", "sk_test_notTheRightOne").await.unwrap();
+    assert!(!wrong.accepted, "the server refused it");
+    assert_eq!(wrong.check_error.unwrap().code(), ErrorCode::Unauthorized);
+    let right = save("team", &creds.secret_key).await.unwrap();
+    assert!(right.accepted && right.check_error.is_none());
+    let malformed = save("sewing", "no-colon").await.unwrap_err();
+    assert_eq!(malformed.code(), ErrorCode::InvalidInput);
+    let local = save("mine", "anything").await.unwrap_err();
+    assert_eq!(local.field(), Some("profile"));
+    emu.shutdown().await;
+}
