@@ -15,6 +15,7 @@ use keyward_core::{
 };
 use keyward_local::ActivityLog;
 use keyward_profiles::{Config, CredentialStore, Paths, Profile};
+use keyward_remote::HttpOptions;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,6 +83,18 @@ pub fn open_profiles(
     store: &dyn CredentialStore,
     reuse: &dyn Fn(&Profile) -> Option<Arc<dyn KeyBackend>>,
 ) -> Vec<ProfileBackend> {
+    open_profiles_with(config, paths, store, HttpOptions::default(), reuse)
+}
+
+/// [`open_profiles`] with these HTTP options for remote profiles (the CLI's
+/// `KEYWARD_HTTP_TIMEOUT_MS`).
+pub fn open_profiles_with(
+    config: &Config,
+    paths: &Paths,
+    store: &dyn CredentialStore,
+    http: HttpOptions,
+    reuse: &dyn Fn(&Profile) -> Option<Arc<dyn KeyBackend>>,
+) -> Vec<ProfileBackend> {
     config
         .profiles
         .values()
@@ -90,7 +103,7 @@ pub fn open_profiles(
             backend_kind: profile.kind().as_str(),
             backend: match reuse(profile) {
                 Some(backend) => Ok(backend),
-                None => profile.open_backend(paths, store),
+                None => profile.open_backend_with(paths, store, http.clone()),
             },
         })
         .collect()

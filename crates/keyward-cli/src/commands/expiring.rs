@@ -18,7 +18,13 @@ pub fn run(config: &Config, session: &Session, args: ExpiringArgs, json: bool) -
     let profiles = match args.all_profiles {
         true => {
             let keychain = Keychain::new();
-            expiry::open_profiles(config, session.paths, &AskOnce::new(&keychain), &|_| None)
+            expiry::open_profiles_with(
+                config,
+                session.paths,
+                &AskOnce::new(&keychain),
+                super::http_options()?,
+                &|_| None,
+            )
         }
         // The chosen profile alone: one that cannot be opened fails the command, as elsewhere.
         false => vec![ProfileBackend {
