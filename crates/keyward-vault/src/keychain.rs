@@ -3,7 +3,10 @@
 //!
 //! Entries (the names docs/ARCHITECTURE.md, "Secrets", gives them):
 //! - a key's secret: service `keyward`, account `<profile>/<key id>`;
-//! - a profile's backend credential: service `keyward-credential`, account `<profile>`.
+//! - a profile's backend credential: service `keyward-credential`, account `<profile>`. Its value
+//!   is what the caller gives: keyward-profiles stores the credential in an envelope naming the
+//!   backend and origin it was saved for (`Profile::sealed_credential`) and refuses to use it
+//!   for any other, so the binding travels with the secret and no file can move it.
 //!
 //! [`Keychain::with_service`] replaces `keyward` (tests use a unique name); the credential service
 //! is always `<service>-credential`. Every entry is named by its profile, so two profiles never
@@ -121,7 +124,9 @@ impl Keychain {
         self.run_blocking(self.forget_key_secret_op(profile, key_id)?)
     }
 
-    /// Saves (or replaces) the backend credential of a profile.
+    /// Saves (or replaces) the backend credential of a profile, as given: pass
+    /// `Profile::sealed_credential` (keyward-profiles) to bind it to the profile's origin; a bare
+    /// secret is accepted and bound on its first use (by `Profile::credential`).
     pub async fn save_credential(&self, profile: &str, credential: &SecretString) -> Result<()> {
         self.run(self.save_credential_op(profile, credential)?)
             .await
