@@ -297,7 +297,8 @@ pub struct CredentialDropped {
     pub saved_for: String,
     pub now: String,
     /// Whether it was deleted from the keychain. When it could not be (`error` says why), it stays
-    /// there unused: [`Profile::credential`] refuses it for the new origin all the same.
+    /// there: [`Profile::credential`] refuses it for the new origin if it was saved bound, but a
+    /// bare entry from before the binding would be accepted, so the message asks to delete it.
     pub deleted: bool,
     pub error: Option<Error>,
     /// One sentence for people, e.g. for the CLI to print and the app to show.
@@ -369,8 +370,9 @@ fn dropped_credential(
         ),
         Err(e) => format!(
             "Profile '{name}' now points at {now_text} (it was {saved_text}): its saved credential \
-             could not be deleted from the keychain ({e}); it stays there but is never sent to \
-             the new origin. {tail}"
+             could not be deleted from the keychain ({e}). Delete it with keyward profiles \
+             forget-credential {name} before using the profile (one saved bound to the old \
+             origin is refused there, one saved before Keyward bound credentials is not). {tail}"
         ),
     };
     Some(CredentialDropped {

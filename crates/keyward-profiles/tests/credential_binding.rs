@@ -489,3 +489,70 @@ fn editing_the_origin_deletes_the_stored_credential_and_says_so() {
     assert!(dropped.message.contains("now points at the local store"));
     assert!(keychain.credential_blocking("edited").unwrap().is_none());
 }
+
+/// A keychain that reads and saves but refuses to delete (a locked keyring, say).
+struct Undeletable(Memory);
+
+impl CredentialStore for Undeletable {
+    fn credential(&self, profile: &str) -> Result<Option<SecretString>> {
+        self.0.credential(profile)
+    }
+
+    fn save_credential(&self, profile: &str, value: &SecretString) -> Result<()> {
+        self.0.save_credential(profile, value)
+    }
+
+    fn forget_credential(&self, _profile: &str) -> Result<bool> {
+        Err(keyward_core::Error::KeychainUnavailable(
+            "the keyring is locked".into(),
+        ))
+    }
+}
+
+#[test]
+fn an_edit_that_cannot_delete_the_credential_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = paths(&dir);
+    let store = Undeletable(Memory::default());
+    add_profile(&paths, &clerk_spec("stuck", "https://api.clerk.com"), false).unwrap();
+    load(&paths, "stuck")
+        .save_credential(&store, &SecretString::from("sk_test_stuck"))
+        .unwrap();
+    let edited = edit_profile(
+        &paths,
+        &ProfileSpec {
+            name: "stuck".into(),
+            backend: "propelauth".into(),
+            url: Some("https://api.clerk.com".into()),
+            ..ProfileSpec::default()
+        },
+        &store,
+    )
+    .unwrap();
+    let dropped = edited.credential_dropped.expect("the edit says so");
+    assert!(!dropped.deleted);
+    assert_eq!(
+        dropped.error.map(|e| e.code()),
+        Some(ErrorCode::KeychainUnavailable)
+    );
+    assert_eq!(dropped.saved_for, "https://api.clerk.com");
+    assert!(
+        dropped.message.contains(
+            "now points at a propelauth/backend profile at https://api.clerk.com (it was a clerk \
+             profile at https://api.clerk.com)"
+        ),
+        "{}",
+        dropped.message
+    );
+    assert!(
+        dropped
+            .message
+            .contains("Delete it with keyward profiles forget-credential stuck"),
+        "{}",
+        dropped.message
+    );
+    assert!(!dropped.message.contains("sk_test_stuck"));
+    // Still stored, and still refused for the profile as it is now.
+    let error = load(&paths, "stuck").credential(&store).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Unauthorized);
+}
