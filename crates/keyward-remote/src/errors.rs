@@ -76,19 +76,23 @@ pub(crate) fn server_text(text: &str) -> String {
     out
 }
 
-/// Removes `secrets` from every message of `error`, in case a server echoed what we sent.
+/// Removes `secrets` from every message (and field name) of `error`, in case a server echoed
+/// what we sent: whole, and cut short by [`server_text`]'s bound (the secret's start before `…`).
 pub(crate) fn scrub(error: Error, secrets: &[&str]) -> Error {
-    let clean = |text: String| {
-        secrets
-            .iter()
-            .filter(|s| s.len() >= 4)
-            .fold(text, |text, secret| text.replace(secret, "[redacted]"))
-    };
+    let clean = |text: String| redact(&text, secrets);
     match error {
-        Error::InvalidInput { field, message } => Error::InvalidInput {
-            field,
-            message: clean(message),
-        },
+        Error::InvalidInput { field, message } => {
+            let clean_field = clean(field.clone());
+            Error::InvalidInput {
+                // A field name is a key the front ends look up; one that held a secret is not.
+                field: if clean_field == field {
+                    field
+                } else {
+                    "request".into()
+                },
+                message: clean(message),
+            }
+        }
         Error::RateLimited {
             message,
             retry_after,
@@ -106,6 +110,44 @@ pub(crate) fn scrub(error: Error, secrets: &[&str]) -> Error {
         Error::Store(m) => Error::Store(clean(m)),
         Error::Unexpected(m) => Error::Unexpected(clean(m)),
     }
+}
+
+/// Secrets shorter than this are not looked for: they would match ordinary words.
+const MIN_SECRET_CHARS: usize = 4;
+
+/// `text` with every secret in it, and every start of a secret cut short by an ellipsis, replaced
+/// by `[redacted]`.
+fn redact(text: &str, secrets: &[&str]) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut hidden = vec![false; chars.len()];
+    for secret in secrets {
+        let secret: Vec<char> = secret.chars().collect();
+        if secret.len() < MIN_SECRET_CHARS {
+            continue;
+        }
+        for (at, window) in chars.windows(secret.len()).enumerate() {
+            if window == secret.as_slice() {
+                hidden[at..at + secret.len()].fill(true);
+            }
+        }
+        for cut in (0..chars.len()).filter(|&at| chars[at] == '…') {
+            let longest = (MIN_SECRET_CHARS..secret.len().min(cut + 1))
+                .rev()
+                .find(|&len| chars[cut - len..cut] == secret[..len]);
+            if let Some(len) = longest {
+                hidden[cut - len..cut].fill(true);
+            }
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    for (at, &c) in chars.iter().enumerate() {
+        match (hidden[at], at > 0 && hidden[at - 1]) {
+            (false, _) => out.push(c),
+            (true, false) => out.push_str("[redacted]"),
+            (true, true) => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -169,5 +211,29 @@ mod tests {
             &["sk_live_abcdef", ""],
         );
         assert_eq!(clean.to_string(), "x [redacted]");
+    }
+
+    #[test]
+    fn scrub_hides_a_secret_cut_short() {
+        let secret = "sk_test_4f9a1b2c3d4e5f60718293a4b5c6d7e8";
+        // server_text's bound cuts the secret: the part before the cut is still hidden.
+        let echoed = server_text(&format!("{} {secret}", "x".repeat(280)));
+        assert!(echoed.ends_with(" sk_test_4f9a1b2c3d4…"), "{echoed}");
+        let clean = scrub(Error::Backend(format!("refused ({echoed})")), &[secret]).to_string();
+        assert!(clean.ends_with("x [redacted]…)"), "{clean}");
+        // A field named by the secret is no field a front end knows.
+        let error = Error::invalid(secret, format!("bad key {secret} here"));
+        let clean = scrub(error, &[secret]);
+        assert_eq!(clean.field(), Some("request"));
+        assert_eq!(clean.message(), "bad key [redacted] here");
+        // Ordinary text that shares a few characters with the secret stays.
+        let clean = scrub(Error::Backend("use sk_test…".into()), &["sk_test_x"]);
+        assert_eq!(
+            clean.to_string(),
+            "use [redacted]…",
+            "a cut start is hidden"
+        );
+        let clean = scrub(Error::Backend("use sk_test_ keys".into()), &[secret]);
+        assert_eq!(clean.to_string(), "use sk_test_ keys");
     }
 }

@@ -4,7 +4,7 @@
 use crate::endpoint::{origin, origin_and_path, Endpoint};
 use crate::errors::scrub;
 use keyward_core::{Error, Result};
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -203,8 +203,22 @@ fn seconds(secs: f64) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
-/// The biggest answer we read; key listings are far smaller.
+/// The biggest answer we read; key listings are far smaller. A bigger one is refused as soon as
+/// its `Content-Length` says so, or as its running total passes the cap, never held whole.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why one attempt got no answer to hand on.
+enum Failure {
+    Transport(reqwest::Error),
+    /// The body is bigger than [`MAX_BODY_BYTES`]; sending again would meet the same answer.
+    TooLarge,
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(error: reqwest::Error) -> Self {
+        Failure::Transport(error)
+    }
+}
 
 /// One backend's HTTP client: its base URL, its credential headers, and the secrets that must
 /// never appear in an error it returns.
@@ -244,6 +258,7 @@ impl Client {
             .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|_| Error::Unexpected("could not set up the HTTP client (TLS)".into()))?;
+        let credentials = with_header_forms(credentials, &auth);
         Ok(Client {
             inner,
             endpoint,
@@ -272,6 +287,9 @@ impl Client {
         handle: impl FnOnce(Response) -> Result<T>,
     ) -> Result<T> {
         let result = match self.send(&request).await {
+            Ok(response) if response.status.is_redirection() => {
+                Err(redirected(&request, &response))
+            }
             Ok(response) => handle(response),
             Err(error) => Err(error),
         };
@@ -310,15 +328,18 @@ impl Client {
                 }
                 Ok(response) if is_transient(response.status) && !last => backoff,
                 Ok(response) => return Ok(response),
-                Err(failure) if last => return Err(self.network_error(request, failure)),
-                Err(_) => backoff,
+                Err(Failure::TooLarge) => return Err(too_large(request)),
+                Err(Failure::Transport(failure)) if last => {
+                    return Err(self.network_error(request, failure))
+                }
+                Err(Failure::Transport(_)) => backoff,
             };
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
 
-    async fn send_once(&self, request: &Request) -> Result<Response, reqwest::Error> {
+    async fn send_once(&self, request: &Request) -> Result<Response, Failure> {
         let mut headers = request.headers.clone();
         for (name, value) in &self.auth {
             if !headers.contains_key(name) {
@@ -335,12 +356,18 @@ impl Client {
         let mut response = builder.send().await?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+        {
+            return Err(Failure::TooLarge);
+        }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
-            // Past the cap we stop reading; the truncated body then fails to parse as a backend
-            // answer rather than filling memory.
             if body.len() + chunk.len() > MAX_BODY_BYTES {
-                break;
+                // What was read may hold a secret; the rest is left unread.
+                body.zeroize();
+                return Err(Failure::TooLarge);
             }
             body.extend_from_slice(&chunk);
         }
@@ -383,6 +410,72 @@ impl Client {
             Retry::Safe | Retry::Once { .. } => Error::Network(message),
         }
     }
+}
+
+/// A 3xx: never followed, since the request carries the credential. Names only the origin the
+/// server pointed to (its path and query may carry anything).
+fn redirected(request: &Request, response: &Response) -> Error {
+    let target = response
+        .headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|location| request.url.join(location).ok())
+        .map(|target| format!(" to {}", origin(&target)))
+        .unwrap_or_default();
+    let message = format!(
+        "{} answered with a redirect (HTTP {}){target}; Keyward does not follow redirects, so the \
+         credential goes only to the profile's address: if the service has moved, change the \
+         profile's URL",
+        origin_and_path(&request.url),
+        response.status.as_u16()
+    );
+    match request.retry {
+        Retry::Never { if_unsure } => Error::Backend(format!("{message}; {if_unsure}")),
+        Retry::Safe | Retry::Once { .. } => Error::Backend(message),
+    }
+}
+
+/// An answer over [`MAX_BODY_BYTES`], refused unread.
+fn too_large(request: &Request) -> Error {
+    let message = format!(
+        "the answer from {} is larger than {} MiB, more than Keyward reads; it stopped reading",
+        origin_and_path(&request.url),
+        MAX_BODY_BYTES / (1024 * 1024)
+    );
+    match request.retry {
+        Retry::Never { if_unsure } => Error::Backend(format!("{message}; {if_unsure}")),
+        Retry::Safe | Retry::Once { .. } => Error::Backend(message),
+    }
+}
+
+/// The credentials, plus the forms in which the `Authorization` and `Cookie` headers carry them
+/// (a `Basic` header's base64, a bearer token, each cookie's value), so that a server echoing
+/// any of them has it scrubbed from the error. Parts shorter than 8 characters are no secret.
+fn with_header_forms(mut credentials: Vec<SecretString>, auth: &HeaderMap) -> Vec<SecretString> {
+    let mut forms = Vec::new();
+    for name in [AUTHORIZATION, COOKIE] {
+        let Some(value) = auth.get(&name).and_then(|value| value.to_str().ok()) else {
+            continue;
+        };
+        forms.push(value);
+        if name == AUTHORIZATION {
+            forms.extend(value.split_once(' ').map(|(_scheme, token)| token));
+        } else {
+            forms.extend(
+                value
+                    .split(';')
+                    .filter_map(|pair| Some(pair.split_once('=')?.1)),
+            );
+        }
+    }
+    credentials.extend(
+        forms
+            .into_iter()
+            .map(str::trim)
+            .filter(|form| form.len() >= 8)
+            .map(SecretString::from),
+    );
+    credentials
 }
 
 /// Answers that usually mean "try again shortly". 500 is included: we only ever resend requests
