@@ -1,5 +1,8 @@
 //! The HTTP layer shared by every adapter: timeouts, retries with full-jitter backoff, 429
-//! handling, a request counter, and network errors that name only scheme, host and path.
+//! handling, a request counter, and network errors that name only scheme, host and path. What a
+//! hostile server may try stops here: redirects are refused (the credential goes to the
+//! profile's address only), answers over [`MAX_BODY_BYTES`] are refused unread, and every error
+//! has the credential scrubbed out, in any form the request carried it.
 
 use crate::endpoint::{origin, origin_and_path, Endpoint};
 use crate::errors::scrub;
