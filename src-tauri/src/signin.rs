@@ -71,7 +71,9 @@ pub async fn sign_in(
     if let Some(window) = app.get_webview_window(SIGN_IN_WINDOW) {
         let _ = window.destroy();
     }
-    keychain.save_credential(&profile.name, &session?).await
+    // Stored bound to the profile's origin, as every saved credential is (keyward_profiles).
+    let sealed = profile.sealed_credential(&session?)?;
+    keychain.save_credential(&profile.name, &sealed).await
 }
 
 /// Polls the window's cookies for the site; each new set is tried against the frontend API.

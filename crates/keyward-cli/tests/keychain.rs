@@ -175,8 +175,14 @@ fn a_profile_credential_round_trip_through_the_keychain() {
         "{run:?}"
     );
     assert!(!run.stdout.contains(wrong) && !run.stderr.contains(wrong));
+    // Saved bound to the profile's backend and origin (keyward_profiles' envelope), as the app
+    // saves it too (keyward_ops::profiles::save_credential).
     let found = secret_tool_search("keyward-credential", profile);
-    assert!(found.contains(&format!("secret = {wrong}")), "{found}");
+    assert!(
+        found.contains("secret = keyward-credential-v1") && found.contains(&url),
+        "{found}"
+    );
+    assert!(found.contains(wrong), "{found}");
 
     // The right one replaces it and is accepted.
     let run = sandbox.run_with_stdin(&["profiles", "set-credential", profile], &creds.secret_key);
@@ -186,10 +192,7 @@ fn a_profile_credential_round_trip_through_the_keychain() {
         format!("credential saved and accepted by {url}\n")
     );
     let found = secret_tool_search("keyward-credential", profile);
-    assert!(
-        found.contains(&format!("secret = {}", creds.secret_key)),
-        "{found}"
-    );
+    assert!(found.contains(&creds.secret_key), "{found}");
     assert!(!found.contains(wrong), "{found}");
     assert_eq!(credential_of(), serde_json::json!({"source": "stored"}));
     let human = sandbox.run(&["profiles", "list"]);

@@ -41,7 +41,10 @@ pub async fn save_credential(
     }
     // Opening checks the form without a request (and opens no file for a remote profile).
     let backend = profile.open_backend_with_credential(paths, credential, http)?;
-    secrets.save_credential(&profile.name, credential).await?;
+    // Stored bound to the profile's backend and origin (keyward_profiles' credential envelope).
+    secrets
+        .save_credential(&profile.name, &profile.sealed_credential(credential)?)
+        .await?;
     let check = backend
         .list(&ListQuery {
             limit: 1,
