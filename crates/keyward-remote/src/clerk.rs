@@ -4,6 +4,7 @@
 //! limit/offset paging. Timestamps are Unix milliseconds. The contract, with the vendor file each
 //! rule comes from, is in docs/backends/clerk.md.
 
+use crate::create_answer;
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
@@ -392,11 +393,23 @@ fn created_from(
     now: DateTime<Utc>,
 ) -> Result<CreateAnswer> {
     let status = response.status.as_u16();
-    let Ok(serde_json::Value::Object(mut object)) =
-        serde_json::from_slice::<serde_json::Value>(&response.body)
-    else {
-        let what = format!("is not a JSON object Keyward can read (HTTP {status})");
-        return Err(key_may_exist(asked, &what, None));
+    let mut object = match create_answer::parse(&response.body) {
+        Some(serde_json::Value::Object(object)) => object,
+        // Not JSON even leniently (cut short, say): the id and secret if they are whole in it.
+        _ => {
+            let found: serde_json::Map<String, serde_json::Value> = ["id", "secret"]
+                .into_iter()
+                .filter_map(|name| {
+                    create_answer::string_field(&response.body, name)
+                        .map(|text| (name.to_owned(), serde_json::Value::String(text)))
+                })
+                .collect();
+            if found.is_empty() {
+                let what = format!("is not a JSON object Keyward can read (HTTP {status})");
+                return Err(key_may_exist(asked, &what, None));
+            }
+            found
+        }
     };
     let secret = match object.remove("secret") {
         Some(serde_json::Value::String(secret)) if !secret.is_empty() => Some(secret),
@@ -424,7 +437,7 @@ fn created_from(
 /// The error for a create whose answer did not give the secret: a key may exist; with its id when
 /// known, and what to do.
 fn key_may_exist(asked: &CreateBody, what: &str, id: Option<&str>) -> Error {
-    let (key, todo) = match id {
+    let (key, todo) = match id.map(create_answer::id_for_message) {
         Some(id) => (
             format!("Clerk has created key {id} ('{}')", asked.name),
             format!("revoke it (keyward revoke {id}) and create the key again"),
@@ -859,6 +872,17 @@ mod tests {
         assert_eq!(odd.key.owner, Some(Subject::Org("org_9".into())));
         assert_eq!(odd.key.scopes, ["a"]);
         assert_eq!(odd.key.created_at, now);
+        // A number beyond f64 anywhere, bytes after the object, a body cut short: the secret and
+        // id are still read.
+        for body in [
+            r#"{"id":"ak_1","secret":"ak_x","last_used_at":1e400}"#,
+            r#"{"id":"ak_1","secret":"ak_x","claims":{"n":-1e999}} trailing"#,
+            r#"{"id":"ak_1","secret":"ak_x","scopes":["#,
+        ] {
+            let kept = complete(body);
+            assert_eq!(kept.secret.expose_secret(), "ak_x", "{body}");
+            assert_eq!(kept.key.id, "ak_1", "{body}");
+        }
     }
 
     #[test]
@@ -871,6 +895,12 @@ mod tests {
         assert_eq!((key.id.as_str(), key.name.as_str()), ("ak_7", "CI key"));
         let error = key_may_exist(&asked(), "carried no secret", Some("ak_7")).to_string();
         assert!(error.contains("created key ak_7") && error.contains("keyward revoke ak_7"));
+        // The id is the server's text: a terminal escape in it is not passed on.
+        let escape = key_may_exist(&asked(), "carried no secret", Some("\u{1b}[2J")).to_string();
+        assert!(
+            !escape.chars().any(char::is_control) && escape.contains("?[2J"),
+            "{escape}"
+        );
         for body in ["", "<html>", "[1]", r#"{"secret":""}"#] {
             let Err(error) = created_from(&response(200, body), &asked(), now) else {
                 panic!("{body}");

@@ -6,6 +6,7 @@
 //! Dates are ISO-8601 strings. What the real server does, warts included, and what this adapter
 //! does about each behaviour: `docs/backends/freesewing.md`.
 
+use crate::create_answer;
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
@@ -482,7 +483,17 @@ fn read_create_answer(
     response: &mut Response,
     sent: &CreateBody<'_>,
 ) -> std::result::Result<CreateAnswer, Unreadable> {
-    let mut body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let mut body = create_answer::parse(&response.body).or_else(|| {
+        // Not JSON even leniently (cut short, say): the key and secret if they are whole in it.
+        let apikey: serde_json::Map<String, Value> = ["key", "secret"]
+            .into_iter()
+            .filter_map(|name| {
+                create_answer::string_field(&response.body, name)
+                    .map(|text| (name.to_owned(), Value::String(text)))
+            })
+            .collect();
+        (!apikey.is_empty()).then(|| serde_json::json!({ "apikey": apikey }))
+    });
     response.wipe();
     let apikey = body
         .as_mut()
@@ -546,7 +557,7 @@ fn read_create_answer(
 /// to do.
 fn key_may_exist(status: StatusCode, id: Option<&str>, name: &str) -> Error {
     let which = match id {
-        Some(id) => format!("key {id}"),
+        Some(id) => format!("key {}", create_answer::id_for_message(id)),
         None => format!("a key named \"{name}\""),
     };
     Error::Backend(format!(
@@ -864,6 +875,24 @@ mod tests {
             ("CI", Some(3))
         );
         assert!(answer.key.expires_at.unwrap() > Utc::now());
+
+        // A number beyond f64 anywhere, bytes after the object, a body cut short: the secret and
+        // the id are still read.
+        for body in [
+            r#"{"result":"created","apikey":{"key":"k-4","secret":"s3cr3t-4","level":1e400}}"#,
+            r#"{"result":"created","apikey":{"key":"k-4","secret":"s3cr3t-4"},"n":-1e999}.."#,
+            r#"{"result":"created","apikey":{"key":"k-4","secret":"s3cr3t-4","name":"C"#,
+        ] {
+            let Ok(answer) = read_create_answer(&mut response(201, body), &sent()) else {
+                panic!("{body}")
+            };
+            assert_eq!(answer.secret.expose_secret(), "s3cr3t-4", "{body}");
+            assert_eq!(
+                (answer.key.id.as_str(), answer.key.level),
+                ("k-4", Some(3)),
+                "{body}"
+            );
+        }
     }
 
     #[test]
@@ -892,6 +921,12 @@ mod tests {
                 assert!(text.contains(id), "{text}");
             }
         }
+        // The id is the server's text: a terminal escape in it is not passed on.
+        let escape = key_may_exist(StatusCode::CREATED, Some("\u{1b}[2J"), "CI").to_string();
+        assert!(
+            !escape.chars().any(char::is_control) && escape.contains("?[2J"),
+            "{escape}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! handling, and error messages that never carry a credential, a secret or a query string.
 
 mod clerk;
+mod create_answer;
 mod endpoint;
 mod errors;
 mod freesewing;

@@ -12,6 +12,7 @@
 mod backend_api;
 mod frontend_api;
 
+use crate::create_answer;
 use crate::endpoint::key_id;
 use crate::http::HttpOptions;
 use crate::time::whole_seconds;
@@ -318,14 +319,14 @@ pub(super) fn created_from(
     now: DateTime<Utc>,
     refusal: impl FnOnce(&crate::http::Response) -> Error,
 ) -> Result<CreatedKey> {
-    let answer: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+    let answer = create_answer::parse(&response.body);
     let field = |name: &str| {
         match &answer {
             Some(answer) => answer
                 .get(name)
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned),
-            None => string_field_of_broken_json(&response.body, name),
+            None => create_answer::string_field(&response.body, name),
         }
         .filter(|text| !text.trim().is_empty())
     };
@@ -359,10 +360,13 @@ pub(super) fn created_from(
         _ => return Err(refusal(response)),
     };
     let (key, todo) = match &id {
-        Some(id) => (
-            format!("PropelAuth has probably created key {id} ('{}')", asked.name),
-            format!("revoke it (keyward revoke {id}) and create the key again"),
-        ),
+        Some(id) => {
+            let id = create_answer::id_for_message(id);
+            (
+                format!("PropelAuth has probably created key {id} ('{}')", asked.name),
+                format!("revoke it (keyward revoke {id}) and create the key again"),
+            )
+        }
         None => (
             format!("a key named '{}' may have been created", asked.name),
             "look for a new key at the top of the key list (newest first) and revoke it if it is there, then create the key again".to_owned(),
@@ -371,36 +375,6 @@ pub(super) fn created_from(
     Err(Error::Backend(format!(
         "PropelAuth's answer to the create {what} (HTTP {status}): {key}, but Keyward did not get its secret; {todo}"
     )))
-}
-
-/// A string field of an answer that is not valid JSON as a whole (a number out of range, bytes
-/// after the object): the first `"name": "…"` in it. A token must never be lost to a bad
-/// neighbour.
-fn string_field_of_broken_json(body: &[u8], name: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    let needle = format!("\"{name}\"");
-    let mut rest = text.as_ref();
-    while let Some(at) = rest.find(&needle) {
-        rest = &rest[at + needle.len()..];
-        let Some(value) = rest.trim_start().strip_prefix(':') else {
-            continue;
-        };
-        let value = value.trim_start();
-        if !value.starts_with('"') {
-            continue;
-        }
-        // The string literal ends at the first quote not escaped by a backslash.
-        let mut escaped = false;
-        for (index, c) in value.char_indices().skip(1) {
-            match c {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => return serde_json::from_str(&value[..=index]).ok(),
-                _ => escaped = false,
-            }
-        }
-        return None;
-    }
-    None
 }
 
 /// The page size a listing asks for, learnt from the server: the largest of [`PAGE_SIZES`] it has
@@ -564,12 +538,12 @@ mod tests {
             assert_eq!(created.secret.expose_secret(), "f00d", "{body}");
         }
         assert_eq!(
-            string_field_of_broken_json(br#"{"api_key_id":"abc","x":-1e400}"#, "api_key_id")
+            create_answer::string_field(br#"{"api_key_id":"abc","x":-1e400}"#, "api_key_id")
                 .as_deref(),
             Some("abc")
         );
         assert_eq!(
-            string_field_of_broken_json(br#"{"api_key_token":5,"x":-1e400}"#, "api_key_token"),
+            create_answer::string_field(br#"{"api_key_token":5,"x":-1e400}"#, "api_key_token"),
             None
         );
     }
@@ -605,6 +579,19 @@ mod tests {
         // A refusal made no key: it is the refusal, nothing more.
         let refusal = created_from(&answer(400, "{}"), &asked(), now, refused).unwrap_err();
         assert_eq!(refusal.field(), Some("expires"));
+        // The id is the server's text: a terminal escape in it is not passed on.
+        let escape = created_from(
+            &answer(200, r#"{"api_key_id":"\u001b[2J"}"#),
+            &asked(),
+            now,
+            refused,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            !escape.chars().any(char::is_control) && escape.contains("?[2J"),
+            "{escape}"
+        );
     }
 
     #[test]
