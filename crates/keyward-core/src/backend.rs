@@ -50,6 +50,9 @@ pub struct Capabilities {
     /// The server keeps no name for a key (PropelAuth's released frontend API): the name a user
     /// gives is kept by Keyward on this machine, per profile, and searched there. Front ends say so.
     pub names_kept_locally: bool,
+    /// The most characters the backend keeps of a name, a description and a revoke reason;
+    /// longer text is refused before anything is sent ([`crate::free_text`]).
+    pub text_limits: crate::free_text::TextLimits,
 }
 
 #[async_trait]

@@ -542,6 +542,7 @@ mod tests {
                 custom_expiry: false,
                 never_expires: true,
                 names_kept_locally: false,
+                text_limits: crate::free_text::TextLimits::GENERIC,
             }
         }
         async fn create(&self, _: NewKey) -> Result<CreatedKey> {

@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod error;
 pub mod expiration;
 pub mod filter;
+pub mod free_text;
 pub mod key_format;
 pub mod model;
 pub mod names;
@@ -21,6 +22,7 @@ pub use bulk::{
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use expiration::{Expiration, ExpiryPreset};
 pub use filter::{list_all, page_locally, revocable_matching, sort_keys};
+pub use free_text::{TextField, TextLimits};
 pub use model::{
     ApiKey, CreatedKey, KeyStatus, ListQuery, NewKey, Page, SortField, StatusFilter, Subject,
     Verification,

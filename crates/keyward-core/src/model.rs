@@ -2,13 +2,19 @@
 
 use crate::error::{Error, Result};
 use crate::expiration::{printable, Expiration};
+use crate::free_text::{self, TextField, TextLimits};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// Who owns a key. Written `user:ID` or `org:ID` in the CLI and the config.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    content = "id",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum Subject {
     User(String),
     Org(String),
@@ -146,21 +152,30 @@ impl NewKey {
 
     /// Checks what every backend requires; backends add their own rules on top.
     /// The name is trimmed here so that what is stored is what is shown.
-    pub fn validated(mut self) -> Result<Self> {
+    pub fn validated(self) -> Result<Self> {
+        self.validated_for(&TextLimits::GENERIC, &[])
+    }
+
+    /// [`NewKey::validated`] with a backend's own limits on names and descriptions (its
+    /// [`crate::Capabilities::text_limits`]), and nothing in them that looks like a secret or holds
+    /// one of `known_secrets` (the profile's credential): see [`crate::free_text::check`]. Each
+    /// backend calls it before it sends or writes anything.
+    pub fn validated_for(
+        mut self,
+        limits: &TextLimits,
+        known_secrets: &[&SecretString],
+    ) -> Result<Self> {
         self.name = validate_name(&self.name)?;
+        limits.check(TextField::Name, &self.name, known_secrets)?;
         if let Some(description) = &self.description {
-            if description.chars().count() > Self::DESCRIPTION_MAX_CHARS {
-                return Err(Error::invalid(
-                    "description",
-                    format!("is longer than {} characters", Self::DESCRIPTION_MAX_CHARS),
-                ));
-            }
-            if description
-                .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
-            {
-                return Err(Error::invalid("description", "contains control characters"));
-            }
+            // Within every backend's cap first, then this backend's.
+            free_text::check(
+                TextField::Description,
+                description,
+                Self::DESCRIPTION_MAX_CHARS,
+                &[],
+            )?;
+            limits.check(TextField::Description, description, known_secrets)?;
         }
         for scope in &self.scopes {
             if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -190,28 +205,14 @@ pub fn check_key_id<'a>(id: &'a str, field: &str) -> Result<&'a str> {
     Ok(id)
 }
 
-/// Trims and checks a key name: not empty, at most 100 characters, no control characters.
+/// Trims and checks a key name: not empty, at most 100 characters, no control characters, and
+/// nothing that looks like a secret ([`crate::free_text::check`]).
 pub fn validate_name(name: &str) -> Result<String> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
     }
-    if trimmed.chars().count() > NewKey::NAME_MAX_CHARS {
-        return Err(Error::invalid(
-            "name",
-            format!(
-                "is {} characters long; the limit is {}",
-                trimmed.chars().count(),
-                NewKey::NAME_MAX_CHARS
-            ),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "contains control characters (tabs, newlines or escapes)",
-        ));
-    }
+    free_text::check(TextField::Name, trimmed, NewKey::NAME_MAX_CHARS, &[])?;
     Ok(trimmed.to_owned())
 }
 
@@ -318,9 +319,10 @@ impl SortField {
     }
 }
 
-/// One page of a listing. `page` is 0-based; front ends show it 1-based.
+/// One page of a listing. `page` is 0-based; front ends show it 1-based. An unknown field is
+/// refused, not ignored: a misspelled filter must not widen a revoke by query to every key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ListQuery {
     pub search: Option<String>,
     pub status: StatusFilter,

@@ -4,7 +4,7 @@ use crate::store::LocalStore;
 use async_trait::async_trait;
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
-    Result, RevokeKind, SortField, Subject, Verification,
+    Result, RevokeKind, SortField, Subject, TextLimits, Verification,
 };
 use secrecy::SecretString;
 
@@ -26,6 +26,10 @@ impl LocalStore {
             })?
     }
 }
+
+/// What the local store keeps of free text: Keyward's own caps ([`TextLimits::GENERIC`]), a name
+/// of 100 characters, a description of 255, a revoke reason of 500.
+const TEXT_LIMITS: TextLimits = TextLimits::GENERIC;
 
 #[async_trait]
 impl KeyBackend for LocalStore {
@@ -52,10 +56,13 @@ impl KeyBackend for LocalStore {
             custom_expiry: true,
             never_expires: true,
             names_kept_locally: false,
+            text_limits: TEXT_LIMITS,
         }
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        // The local store has no credential of its own; a front end that holds one checks it.
+        let new = new.validated_for(&TEXT_LIMITS, &[])?;
         self.blocking(move |store| store.create_sync(new)).await
     }
 
@@ -71,7 +78,7 @@ impl KeyBackend for LocalStore {
 
     async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
         let id = id.to_owned();
-        let reason = reason.map(str::to_owned);
+        let reason = TEXT_LIMITS.checked_reason(reason, &[])?;
         self.blocking(move |store| store.revoke_sync(&id, reason.as_deref()))
             .await
     }

@@ -179,6 +179,7 @@ mod tests {
             custom_expiry: true,
             never_expires: false,
             names_kept_locally: false,
+            text_limits: keyward_core::TextLimits::GENERIC,
         }
     }
 

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyStatus, ListQuery,
-    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, Verification,
+    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, TextLimits, Verification,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -38,6 +38,14 @@ const MAX_PAGE: u32 = 100;
 const SMALLER_PAGES: [u32; 3] = [50, 20, 10];
 /// Clerk refuses shorter names.
 const NAME_MIN_CHARS: usize = 3;
+/// What Clerk keeps of free text (docs/backends/clerk.md, Limits): a description of at most 255
+/// characters (bapi spec `createApiKey`, `maxLength: 255`); no maximum is stated for a name or a
+/// `revocation_reason`, so Keyward's own caps apply.
+const TEXT_LIMITS: TextLimits = TextLimits {
+    name: TextLimits::GENERIC.name,
+    description: 255,
+    reason: TextLimits::GENERIC.reason,
+};
 
 /// Where the API-key routes live. The SDK calls `/api_keys` (versioned by header); the OpenAPI
 /// spec's server gives `/v1/api_keys`. Clerk serves both.
@@ -577,11 +585,12 @@ impl KeyBackend for ClerkBackend {
             custom_expiry: true,
             never_expires: true,
             names_kept_locally: false,
+            text_limits: TEXT_LIMITS,
         }
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        let new = new.validated()?;
+        let new = new.validated_for(&TEXT_LIMITS, &self.client.credentials())?;
         if new.name.chars().count() < NAME_MIN_CHARS {
             return Err(Error::invalid(
                 "name",
@@ -687,6 +696,7 @@ impl KeyBackend for ClerkBackend {
     /// Clerk keeps the key, flagged revoked with the reason. Revoking again changes nothing.
     async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
         let id = key_id(id)?;
+        let reason = TEXT_LIMITS.checked_reason(reason, &self.client.credentials())?;
         let body = serde_json::json!({ "revocation_reason": reason });
         let request = Request::post(self.url(&[id, "revoke"]), &body);
         let key = self

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, Expiration, ExpiryPreset, KeyBackend, KeyStatus,
-    ListQuery, NewKey, Page, Result, RevokeKind, SortField, Subject, Verification,
+    ListQuery, NewKey, Page, Result, RevokeKind, SortField, Subject, TextLimits, Verification,
 };
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -35,6 +35,10 @@ const USER_ROLE_LEVEL: u8 = 4;
 /// The intended maximum lifetime of a key. The real server does not enforce it (it reads a
 /// misspelled config key); Keyward keeps to it so that keys stay within FreeSewing's intent.
 const MAX_EXPIRY: Duration = Duration::days(365);
+/// What FreeSewing keeps of free text (docs/backends/freesewing.md, Limits): the server checks
+/// only that a name is there (`models/apikey.mjs` `create`) and keeps no description or reason,
+/// so Keyward's own caps apply (a reason is checked, never sent).
+const TEXT_LIMITS: TextLimits = TextLimits::GENERIC;
 /// Said when the server drops the connection on the one check verify sends as the key itself.
 const VERIFY_CLOSED: &str = "FreeSewing may have crashed while checking the key; Keyward did not \
                              retry, so check that the server is up before trying again";
@@ -599,6 +603,7 @@ impl KeyBackend for FreeSewingBackend {
             custom_expiry: true,
             never_expires: false,
             names_kept_locally: false,
+            text_limits: TEXT_LIMITS,
         }
     }
 
@@ -610,7 +615,7 @@ impl KeyBackend for FreeSewingBackend {
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        let new = new.validated()?;
+        let new = new.validated_for(&TEXT_LIMITS, &self.client.credentials())?;
         if new.owner.is_some() {
             return Err(Error::invalid(
                 Subject::FIELD,
@@ -696,8 +701,10 @@ impl KeyBackend for FreeSewingBackend {
 
     /// Deletes the key for good and returns it as it was last seen, marked revoked. FreeSewing
     /// takes no reason; a key that is already gone is `not_found`, like one that never existed.
-    async fn revoke(&self, id: &str, _reason: Option<&str>) -> Result<ApiKey> {
+    async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
         let id = key_id(id)?;
+        // Not sent, but checked like every reason: a front end may keep it.
+        TEXT_LIMITS.checked_reason(reason, &self.client.credentials())?;
         let mut key = self.get(id).await?;
         let request = Request::delete(self.client.url(&["apikeys", id, self.suffix]));
         self.client

@@ -277,6 +277,12 @@ impl Client {
         self.endpoint.url(segments)
     }
 
+    /// The profile's credential, in each form it is sent: free text must not hold any of them
+    /// (`keyward_core::free_text`).
+    pub(crate) fn credentials(&self) -> Vec<&SecretString> {
+        self.credentials.iter().collect()
+    }
+
     /// HTTP requests sent so far, retries included.
     pub(crate) fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -26,7 +26,7 @@ const SHARED_HOST: &str = "propelauth-api.com";
 
 #[derive(Debug)]
 pub(super) struct BackendApi {
-    client: Client,
+    pub(super) client: Client,
     default_subject: Option<Subject>,
     /// All keys of an owner (or of the project), active and archived.
     pub(super) snapshots: Snapshots,
@@ -70,7 +70,7 @@ impl BackendApi {
     }
 
     pub(super) async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        let new = new.validated()?;
+        let new = new.validated_for(&super::TEXT_LIMITS, &self.client.credentials())?;
         refuse_levels_and_scopes(&new)?;
         let owner = new.owner.clone().or_else(|| self.default_subject.clone());
         let now = Utc::now();

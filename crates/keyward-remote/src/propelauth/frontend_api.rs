@@ -32,7 +32,7 @@ const PATH: [&str; 3] = ["api", "fe", "v3"];
 
 #[derive(Debug)]
 pub(super) struct FrontendApi {
-    client: Client,
+    pub(super) client: Client,
     default_subject: Option<Subject>,
     /// All active keys of the personal or an org's listing.
     pub(super) snapshots: Snapshots,
@@ -77,7 +77,7 @@ impl FrontendApi {
     /// sent as PropelAuth's unreleased `Display-names-for-API-keys` branch does (the released
     /// server ignores it), and kept by Keyward, which is what shows it.
     pub(super) async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        let new = new.validated()?;
+        let new = new.validated_for(&super::TEXT_LIMITS, &self.client.credentials())?;
         refuse_levels_and_scopes(&new)?;
         if new.description.is_some() {
             return Err(Error::invalid(

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use frontend_api::FrontendApi;
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ErrorCode, ExpiryPreset, KeyBackend, KeyNames,
-    KeyStatus, ListQuery, NewKey, Page, Result, RevokeKind, Subject, Verification,
+    KeyStatus, ListQuery, NewKey, Page, Result, RevokeKind, Subject, TextLimits, Verification,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -35,6 +35,11 @@ const SERVICE: &str = "PropelAuth";
 /// default to 10 and pass any number through), so Keyward starts at 100 and steps down whenever
 /// the server refuses the `page_size` field, ending at the SDKs' own default.
 const PAGE_SIZES: [u32; 4] = [100, 50, 25, 10];
+
+/// What PropelAuth keeps of free text (docs/backends/propelauth.md, Limits): neither API states a
+/// maximum for the name (the backend API's metadata, or kept by Keyward for the frontend API) or
+/// the description (metadata), and no reason is kept, so Keyward's own caps apply.
+pub(super) const TEXT_LIMITS: TextLimits = TextLimits::GENERIC;
 
 /// Which of PropelAuth's APIs to use, with its credential.
 #[derive(Debug)]
@@ -155,6 +160,7 @@ impl KeyBackend for PropelAuthBackend {
             never_expires: true,
             // The released frontend API keeps no names: Keyward keeps them per profile.
             names_kept_locally: frontend,
+            text_limits: TEXT_LIMITS,
         }
     }
 
@@ -181,8 +187,14 @@ impl KeyBackend for PropelAuthBackend {
     }
 
     /// Archives the key. PropelAuth takes no reason, so one given is not sent.
-    async fn revoke(&self, id: &str, _reason: Option<&str>) -> Result<ApiKey> {
+    async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
         let id = key_id(id)?;
+        // Not sent, but checked like every reason: a front end may keep it.
+        let credentials = match &self.api {
+            Api::Backend(api) => api.client.credentials(),
+            Api::Frontend(api) => api.client.credentials(),
+        };
+        TEXT_LIMITS.checked_reason(reason, &credentials)?;
         match &self.api {
             Api::Backend(api) => api.revoke(id).await,
             Api::Frontend(api) => api.revoke(id).await,
