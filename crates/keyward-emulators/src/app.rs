@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::Router;
 
 use crate::clerk::Clerk;
+use crate::clerk_frontend::ClerkFrontend;
 use crate::faults::{FaultSwitch, Faults};
 use crate::freesewing::FreeSewing;
 use crate::propelauth::PropelAuth;
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) faults: FaultSwitch,
     pub(crate) stats: Stats,
     pub(crate) backend: Backend,
+    /// Clerk's Frontend API, served beside the Backend API by the Clerk flavor.
+    pub(crate) clerk_frontend: Option<Arc<ClerkFrontend>>,
     /// Keys seeded so far, so every seeded key gets a distinct name.
     seeded: AtomicUsize,
 }
@@ -51,9 +54,20 @@ impl Shared {
                 Backend::FreeSewing(Arc::new(FreeSewing::new(&base_url, clock.clone())))
             }
         };
+        let clerk_frontend = match backend.credentials() {
+            Credentials::Clerk(clerk) => Some(Arc::new(ClerkFrontend::new(
+                &base_url,
+                clock.clone(),
+                &clerk.user_id,
+                &clerk.org_id,
+                &clerk.session_token,
+            ))),
+            _ => None,
+        };
         Self {
             base_url,
             clock,
+            clerk_frontend,
             faults: FaultSwitch::new(faults, rng_seed),
             stats: Stats::default(),
             backend,
@@ -126,13 +140,14 @@ impl Backend {
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let backend = shared
-        .backend
-        .routes()
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            faults::apply,
-        ));
+    let mut routes = shared.backend.routes();
+    if let Some(fapi) = &shared.clerk_frontend {
+        routes = crate::clerk_frontend::wrap(routes, fapi.clone());
+    }
+    let backend = routes.layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        faults::apply,
+    ));
     // Merged after the layer, so admin routes skip faults and stats.
     backend.merge(admin::router(shared))
 }

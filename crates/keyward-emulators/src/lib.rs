@@ -27,6 +27,7 @@
 mod admin;
 mod app;
 mod clerk;
+mod clerk_frontend;
 mod faults;
 mod freesewing;
 mod http;
@@ -46,6 +47,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use clerk::ClerkCredentials;
+pub use clerk_frontend::ClerkSignIn;
 pub use faults::{Faults, RateLimit};
 pub use freesewing::{FreeSewingCredentials, FreeSewingSwitches};
 pub use propelauth::PropelAuthCredentials;
@@ -191,6 +193,23 @@ impl Emulator {
         match &self.shared.backend {
             app::Backend::PropelAuth(backend) => Some(backend.new_session_cookie()),
             _ => None,
+        }
+    }
+
+    /// How to sign the seeded user in to the Clerk flavor's Frontend API (user mode). `None` for
+    /// other flavors.
+    pub fn clerk_sign_in(&self) -> Option<ClerkSignIn> {
+        self.shared
+            .clerk_frontend
+            .as_ref()
+            .map(|fapi| fapi.sign_in_details())
+    }
+
+    /// Sets how long the Clerk Frontend API's session tokens live (default 60 s, at least 1 s);
+    /// does nothing on other flavors.
+    pub fn set_clerk_token_lifetime(&self, lifetime: Duration) {
+        if let Some(fapi) = &self.shared.clerk_frontend {
+            fapi.set_token_lifetime(lifetime);
         }
     }
 

@@ -39,6 +39,9 @@ struct Args {
     /// the connection as the real server does when it crashes there.
     #[arg(long)]
     no_crash_on_unknown_key: bool,
+    /// Clerk: how long the Frontend API's session tokens live, in seconds (Clerk's is 60).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    session_token_lifetime_secs: u64,
     /// FreeSewing: answer create as the seed document shows (200 "success", no createdAt).
     #[arg(long)]
     seed_shaped_create: bool,
@@ -92,6 +95,7 @@ async fn main() -> std::io::Result<()> {
         crash_on_unknown_key: !args.no_crash_on_unknown_key,
         seed_shaped_create: args.seed_shaped_create,
     });
+    emulator.set_clerk_token_lifetime(Duration::from_secs(args.session_token_lifetime_secs));
     if args.seed > 0 {
         let spec = SeedSpec {
             expiring_within_days: Some(90),
@@ -105,6 +109,17 @@ async fn main() -> std::io::Result<()> {
     println!("Credentials:\n{}", emulator.credentials());
     if let Some(propelauth) = emulator.credentials().propelauth() {
         println!("Sign in at {}", propelauth.login_url);
+    }
+    if let Some(clerk) = emulator.clerk_sign_in() {
+        println!(
+            "Clerk user mode (Frontend API on this origin): sign in at {} as {} / {} (user {}, member of {}); session tokens live {} s",
+            clerk.url,
+            clerk.email,
+            clerk.password,
+            clerk.user_id,
+            clerk.org_id,
+            args.session_token_lifetime_secs
+        );
     }
     if args.seed > 0 {
         println!("Seeded {} keys.", args.seed);

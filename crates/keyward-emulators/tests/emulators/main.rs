@@ -2,6 +2,7 @@
 
 mod admin;
 mod clerk;
+mod clerk_frontend;
 mod common;
 mod faults;
 mod freesewing;
