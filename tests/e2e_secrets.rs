@@ -12,9 +12,9 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, field_value, fill, finish_revoke, listed_key_id, screenshot,
-    type_and_confirm_revoke, wait_clipboard, wait_hidden, wait_js, wait_match_count, wait_text,
-    wait_visible, AppSession, Outcome,
+    click, css, ensure, field_value, fill, finish_revoke, focused, listed_key_id, press_with,
+    screenshot, type_and_confirm_revoke, wait_clipboard, wait_hidden, wait_js, wait_match_count,
+    wait_text, wait_visible, AppSession, Outcome,
 };
 use fantoccini::Client;
 use std::process::Command;
@@ -194,6 +194,95 @@ async fn keychain_and_clipboard(client: &Client) -> Outcome {
             format!("the IPC log missed {command}: {commands}"),
         )?;
     }
+    Ok(())
+}
+
+/// Ctrl+C in the show-once panel's secret field (focused, its text selected) copies through the
+/// safe clipboard, as the Copy button does: the countdown shows, and when it ends the secret is
+/// gone from the X clipboard. WebKit's own copy would leave it there with no countdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display (xvfb-run), tauri-driver and WebKitWebDriver; run with --ignored"]
+async fn ctrl_c_on_the_secret_copies_through_the_safe_clipboard() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = AppSession::launch_with(
+        &dir.path().join("data"),
+        &dir.path().join("config.toml"),
+        &[("KEYWARD_CLEAR_AFTER", CLEAR_AFTER_SECS)],
+    )
+    .await;
+    let result = ctrl_c_on_the_secret(&app.client).await;
+    app.close().await;
+    if let Err(e) = result {
+        panic!("e2e failed: {e:?}");
+    }
+}
+
+async fn ctrl_c_on_the_secret(client: &Client) -> Outcome {
+    use fantoccini::key::Key;
+    wait_visible(client, "#empty-state").await?;
+    click(client, "#new-key").await?;
+    wait_visible(client, "#key-name").await?;
+    fill(client, "#key-name", "ctrl c").await?;
+    click(client, "#create-submit").await?;
+    wait_visible(client, "#secret-value").await?;
+    let secret = field_value(client, "#secret-value").await?;
+    ensure(
+        secret.starts_with("kw_"),
+        "no secret in the show-once panel",
+    )?;
+    wait_clipboard("anything but the new secret", |t| {
+        t != Some(secret.as_str())
+    })
+    .await?;
+
+    // The panel focuses the field and selects it all; Ctrl+C as a user presses it.
+    click(client, "#secret-value").await?;
+    let focus = focused(client).await?;
+    ensure(focus == "secret-value", format!("focus is on {focus}"))?;
+    let selected = client
+        .execute(
+            "const f = document.querySelector('#secret-value');
+             return f.selectionEnd - f.selectionStart === f.value.length;",
+            vec![],
+        )
+        .await?;
+    ensure(
+        selected == serde_json::Value::Bool(true),
+        "the secret is not selected",
+    )?;
+    press_with(client, Key::Control, "c").await?;
+
+    wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+        t.starts_with("Clipboard clears in") && t.ends_with(" s")
+    })
+    .await?;
+    screenshot(client, "39-ctrl-c-countdown").await?;
+    wait_clipboard("the new secret", |t| t == Some(secret.as_str())).await?;
+    wait_text(client, "#secret-clipboard .clipboard-text", |t| {
+        t == "Clipboard cleared."
+    })
+    .await?;
+    wait_clipboard("nothing of ours after the countdown", |t| {
+        t != Some(secret.as_str())
+    })
+    .await?;
+
+    // The field refuses to be dragged out and shows no context menu (whose Copy would also end
+    // up in Rust's copy, through the same `copy` event).
+    let refused = client
+        .execute(
+            "const f = document.querySelector('#secret-value');
+             const drag = new DragEvent('dragstart', { bubbles: true, cancelable: true });
+             const menu = new MouseEvent('contextmenu', { bubbles: true, cancelable: true });
+             return [!f.dispatchEvent(drag), !f.dispatchEvent(menu)];",
+            vec![],
+        )
+        .await?;
+    ensure(
+        refused == serde_json::json!([true, true]),
+        format!("dragstart / contextmenu refused: {refused}"),
+    )?;
     Ok(())
 }
 

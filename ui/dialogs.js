@@ -171,6 +171,18 @@ export class SecretPanel {
     this.closeButton.addEventListener('click', () => this.close());
     this.copyButton.addEventListener('click', () => this.copy());
     this.saveButton.addEventListener('click', () => this.save());
+    // Every way of copying the secret goes through Rust's safe clipboard (countdown, clear,
+    // password-manager hint), never through WebKit's own copy: Ctrl+C, Ctrl+X and the context
+    // menu's Copy fire `copy`/`cut` on the field, which become the Copy button's copy; the
+    // context menu and dragging the text out are refused outright.
+    const copyThroughRust = (event) => {
+      event.preventDefault();
+      this.copy();
+    };
+    this.slot.addEventListener('copy', copyThroughRust);
+    this.slot.addEventListener('cut', copyThroughRust);
+    this.slot.addEventListener('contextmenu', (event) => event.preventDefault());
+    this.slot.addEventListener('dragstart', (event) => event.preventDefault());
   }
 
   show({ key, secret, saved_to_keychain: saved, keychain_error: keychainError }) {
@@ -179,7 +191,8 @@ export class SecretPanel {
       autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'secret-warning',
     });
     field.value = secret;
-    // Select it all, so a single copy takes the whole secret.
+    field.draggable = false;
+    // Select it all, so a single copy (Ctrl+C, made safe above) takes the whole secret.
     field.addEventListener('focus', () => field.select());
     field.addEventListener('click', () => field.select());
     this.slot.replaceChildren(field);
