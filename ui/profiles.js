@@ -350,6 +350,9 @@ export class ProfilesDialog {
       }
       if (saved.credential_error) {
         this.fieldError({ ...saved.credential_error, field: 'credential' });
+      } else if (saved.credential_dropped) {
+        // The profile moved to another origin or backend: its old credential is not sent there.
+        this.notice(saved.credential_dropped.message);
       } else {
         this.notice(isNew ? `Profile “${spec.name}” added.` : `Profile “${spec.name}” saved.`);
       }

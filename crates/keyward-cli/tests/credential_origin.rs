@@ -50,8 +50,11 @@ fn a_credential_is_not_sent_to_the_server_a_profile_was_moved_to() {
         "{found}"
     );
 
-    let edited = sandbox.run(&["profiles", "edit", profile, "--url", &new_origin]);
-    assert_eq!(edited.code, 0, "{edited:?}");
+    // The config file edited by hand (no Keyward edit path runs): the credential is refused where
+    // it is read for use.
+    let config = std::fs::read_to_string(&sandbox.config).unwrap();
+    assert!(config.contains(&old_origin), "{config}");
+    sandbox.write_config(&config.replace(&old_origin, &new_origin));
     moved_to.reset_stats();
     let refused = sandbox.run(&["keys", "list"]);
     assert_eq!(refused.code, 3, "{refused:?}");
@@ -98,10 +101,35 @@ fn a_credential_is_not_sent_to_the_server_a_profile_was_moved_to() {
         "{found}"
     );
 
-    assert_eq!(
-        sandbox
-            .run(&["profiles", "forget-credential", profile])
-            .code,
-        0
+    // `profiles edit` back to the first server: the credential bound to the second is deleted at
+    // once, and the edit says so, naming both origins.
+    let edited = sandbox.run(&["profiles", "edit", profile, "--url", &old_origin]);
+    assert_eq!(edited.code, 0, "{edited:?}");
+    for said in [
+        format!("Profile '{profile}' now points at {old_origin}"),
+        new_origin.clone(),
+        "its saved credential was deleted from the keychain and was not sent".to_owned(),
+    ] {
+        assert!(edited.stdout.contains(&said), "{said} not in {edited:?}");
+    }
+    assert!(!secret_tool_search("keyward-credential", profile).contains("keyward-credential-v1"));
+    saved_for.reset_stats();
+    let refused = sandbox.run(&["keys", "list", "--json"]);
+    assert_eq!(refused.code, 3, "{refused:?}");
+    assert_eq!(saved_for.request_count(), 0, "{:?}", saved_for.stats());
+    // The JSON answer of an edit carries the same report.
+    let saved = sandbox.run_with_stdin(&["profiles", "set-credential", profile], &creds.secret_key);
+    assert_eq!(saved.code, 0, "{saved:?}");
+    let edited = sandbox.run(&["profiles", "edit", profile, "--url", &new_origin, "--json"]);
+    assert_eq!(edited.code, 0, "{edited:?}");
+    let dropped = edited.json()["credential_dropped"].clone();
+    assert_eq!(dropped["deleted"], true, "{dropped}");
+    assert!(
+        dropped["saved_for"].as_str().unwrap().contains(&old_origin),
+        "{dropped}"
+    );
+    assert!(
+        dropped["now"].as_str().unwrap().contains(&new_origin),
+        "{dropped}"
     );
 }

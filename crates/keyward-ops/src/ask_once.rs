@@ -72,6 +72,21 @@ impl CredentialStore for AskOnce<'_> {
             }
         }
     }
+
+    /// Passed through (a credential saved before binding is re-saved bound on its first use).
+    fn save_credential(&self, profile: &str, value: &SecretString) -> Result<()> {
+        self.inner.save_credential(profile, value)?;
+        self.lock()
+            .answers
+            .insert(profile.to_owned(), Some(value.clone()));
+        Ok(())
+    }
+
+    fn forget_credential(&self, profile: &str) -> Result<bool> {
+        let existed = self.inner.forget_credential(profile)?;
+        self.lock().answers.insert(profile.to_owned(), None);
+        Ok(existed)
+    }
 }
 
 #[cfg(test)]

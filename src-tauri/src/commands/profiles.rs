@@ -7,9 +7,9 @@ use crate::state::AppState;
 use keyward_core::{Error, Result};
 use keyward_ops::profiles::CredentialSaved;
 use keyward_profiles::{
-    add_profile, remove_profile as remove_from_config,
-    set_default_profile as set_default_in_config, Config, CredentialSource, Paths, ProfileSpec,
-    ProfileSummary,
+    add_profile, edit_profile, remove_profile as remove_from_config,
+    set_default_profile as set_default_in_config, Config, CredentialDropped, CredentialSource,
+    Paths, ProfileSpec, ProfileSummary,
 };
 use keyward_remote::HttpOptions;
 use keyward_vault::Keychain;
@@ -87,6 +87,9 @@ pub struct SavedProfile {
     credential_error: Option<Error>,
     /// What the server said of a credential that was saved (`keyward_ops::profiles`).
     credential_check: Option<CredentialSaved>,
+    /// The edit moved the profile to another origin or backend: its stored credential was deleted
+    /// (or could not be), with a sentence saying so.
+    credential_dropped: Option<CredentialDropped>,
 }
 
 /// Adds a profile (or, with `replace`, changes one) in the config file; a non-blank
@@ -111,11 +114,18 @@ pub async fn save_profile(
         })
         .filter(|c| !c.expose_secret().is_empty());
     let name = spec.name.clone();
-    let (paths, profile) = blocking(move || {
+    let keychain = state.keychain.clone();
+    let (paths, profile, credential_dropped) = blocking(move || {
         let paths = Paths::from_env()?;
-        let config = add_profile(&paths, &spec, replace)?;
+        // A changed origin or backend drops the stored credential (it was bound to the old one).
+        let (config, credential_dropped) = if replace {
+            let edited = edit_profile(&paths, &spec, &keychain)?;
+            (edited.config, edited.credential_dropped)
+        } else {
+            (add_profile(&paths, &spec, false)?, None)
+        };
         let profile = config.profile(Some(&spec.name))?.clone();
-        Ok((paths, profile))
+        Ok((paths, profile, credential_dropped))
     })
     .await?;
     // The local store takes no credential: one typed for it is dropped, not stored.
@@ -143,6 +153,7 @@ pub async fn save_profile(
         credential_source_error: source_error,
         credential_error,
         credential_check,
+        credential_dropped,
     })
 }
 

@@ -7,9 +7,9 @@ use crate::output::{self, Exit};
 use keyward_core::{Error, Result};
 use keyward_ops::AskOnce;
 use keyward_profiles::{
-    add_profile, credential_env_var, remove_profile, set_default_profile, BackendSettings,
-    ClerkApiPath, Config, CredentialSource, FreeSewingAuthKind, Paths, Profile, ProfileSpec,
-    ProfileSummary, PropelAuthApiKind,
+    add_profile, credential_env_var, edit_profile, remove_profile, set_default_profile,
+    BackendSettings, ClerkApiPath, Config, CredentialSource, FreeSewingAuthKind, Paths, Profile,
+    ProfileSpec, ProfileSummary, PropelAuthApiKind,
 };
 use keyward_vault::Keychain;
 use serde::Serialize;
@@ -193,8 +193,22 @@ fn edit(paths: &Paths, args: ProfileEditArgs, json: bool) -> Result<Exit> {
         _ => current,
     };
     let spec = overlay(base, args.settings);
-    let config = add_profile(paths, &spec, true).map_err(|e| as_flag_error(e, &args.name))?;
-    report_profile(&config, paths, &args.name, "Changed", json)?;
+    // A new origin or backend drops the stored credential (it was bound to the old one).
+    let edited =
+        edit_profile(paths, &spec, &Keychain::new()).map_err(|e| as_flag_error(e, &args.name))?;
+    if json {
+        let profile = edited.config.profile(Some(&args.name))?;
+        let summary = profile.summary(paths, edited.config.default_profile == args.name);
+        output::print_json(&serde_json::json!({
+            "profile": summary,
+            "credential_dropped": edited.credential_dropped,
+        }))?;
+        return Ok(Exit::Ok);
+    }
+    report_profile(&edited.config, paths, &args.name, "Changed", false)?;
+    if let Some(dropped) = &edited.credential_dropped {
+        output::print(&format!("{}\n", output::clean(&dropped.message)))?;
+    }
     Ok(Exit::Ok)
 }
 
