@@ -226,7 +226,7 @@ fn profile_from_file(name: &str, file: ProfileFile) -> Result<Profile, FieldErro
         (
             "api",
             file.api.as_ref().map(|v| v.span().start),
-            &[BackendKind::PropelAuth],
+            &[BackendKind::PropelAuth, BackendKind::Clerk],
         ),
         (
             "auth",
@@ -330,9 +330,25 @@ fn profile_from_file(name: &str, file: ProfileFile) -> Result<Profile, FieldErro
             }
         }
         BackendKind::Clerk => {
+            let frontend =
+                choice(&file.api, "api", &["backend", "frontend"])?.as_deref() == Some("frontend");
             let api_path = match choice(&file.api_path, "api_path", &["/api_keys", "/v1/api_keys"])?
                 .as_deref()
             {
+                // The Frontend API's routes are fixed: a path belongs to the Backend API only.
+                Some(_) if frontend => {
+                    let at = file
+                        .api_path
+                        .as_ref()
+                        .map_or(backend_at, |v| v.span().start);
+                    return Err((
+                        at,
+                        field("api_path"),
+                        "api_path is for Clerk's Backend API; a frontend (user-mode) profile has none"
+                            .to_owned(),
+                    ));
+                }
+                _ if frontend => ClerkApiPath::Frontend,
                 Some("/v1/api_keys") => ClerkApiPath::V1,
                 _ => ClerkApiPath::Root,
             };
@@ -536,6 +552,39 @@ auth = "jwt"
         assert!(err
             .to_string()
             .contains("acme-clerk, acme-propel, local, sewing, work"));
+    }
+
+    #[test]
+    fn a_clerk_profile_in_user_mode_speaks_the_frontend_api() {
+        let config = parse(
+            "[profiles.me]\nbackend = \"clerk\"\nurl = \"https://clerk.example.com\"\napi = \"frontend\"\n",
+        )
+        .unwrap();
+        let profile = config.profile(Some("me")).unwrap();
+        assert_eq!(
+            profile.settings,
+            BackendSettings::Clerk {
+                url: "https://clerk.example.com".into(),
+                api_path: ClerkApiPath::Frontend,
+                subject: None,
+            }
+        );
+        let err = parse(
+            "[profiles.me]\nbackend = \"clerk\"\nurl = \"https://clerk.example.com\"\napi = \"frontend\"\napi_path = \"/api_keys\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.field(), Some("profiles.me.api_path"));
+        // A profile without a credential says what it needs: a session, not an instance key.
+        let missing = profile
+            .credential(&crate::credentials::EnvOnly)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains(
+                "a signed-in Clerk session (Sign in in the app, or KEYWARD_CREDENTIAL_<PROFILE>)"
+            ),
+            "{missing}"
+        );
     }
 
     #[test]

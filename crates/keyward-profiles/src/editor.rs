@@ -31,7 +31,7 @@ pub struct ProfileSpec {
     pub backend: String,
     pub url: Option<String>,
     pub subject: Option<String>,
-    /// PropelAuth: `backend` or `frontend`.
+    /// PropelAuth and Clerk: `backend` or `frontend` (Clerk's user mode).
     pub api: Option<String>,
     /// FreeSewing: `key` or `jwt`.
     pub auth: Option<String>,
@@ -82,13 +82,12 @@ impl From<&Profile> for ProfileSpec {
                 subject,
             } => ProfileSpec {
                 url: Some(url.clone()),
-                api_path: Some(
-                    match api_path {
-                        ClerkApiPath::Root => "/api_keys",
-                        ClerkApiPath::V1 => "/v1/api_keys",
-                    }
-                    .to_owned(),
-                ),
+                api: (*api_path == ClerkApiPath::Frontend).then(|| "frontend".to_owned()),
+                api_path: match api_path {
+                    ClerkApiPath::Root => Some("/api_keys".to_owned()),
+                    ClerkApiPath::V1 => Some("/v1/api_keys".to_owned()),
+                    ClerkApiPath::Frontend => None,
+                },
                 subject: subject_text(subject),
                 ..spec
             },

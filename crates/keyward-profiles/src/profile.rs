@@ -4,8 +4,9 @@ use crate::credentials::{self, credential_env_var, CredentialStore};
 use crate::paths::Paths;
 use keyward_core::{Error, KeyBackend, Result, Subject};
 use keyward_remote::{
-    ClerkBackend, ClerkConfig, ClerkPath, FreeSewingAuth, FreeSewingBackend, FreeSewingConfig,
-    HttpOptions, PropelAuthApi, PropelAuthBackend, PropelAuthConfig,
+    ClerkBackend, ClerkConfig, ClerkFrontendBackend, ClerkFrontendConfig, ClerkPath,
+    FreeSewingAuth, FreeSewingBackend, FreeSewingConfig, HttpOptions, PropelAuthApi,
+    PropelAuthBackend, PropelAuthConfig,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -63,13 +64,18 @@ pub enum PropelAuthApiKind {
     Frontend,
 }
 
-/// Clerk serves its API-key routes at `/api_keys` (what the SDK calls) and `/v1/api_keys`.
+/// Which of Clerk's APIs a profile speaks. The Backend API, with the instance secret key, serves
+/// its API-key routes at `/api_keys` (what the SDK calls) and `/v1/api_keys`; the Frontend API
+/// (`api = "frontend"`, user mode) is the application's own Clerk origin, used with a signed-in
+/// end user's session (docs/backends/clerk-frontend.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ClerkApiPath {
     #[serde(rename = "/api_keys")]
     Root,
     #[serde(rename = "/v1/api_keys")]
     V1,
+    #[serde(rename = "frontend")]
+    Frontend,
 }
 
 /// FreeSewing's two credential kinds: an API key (`KEY:SECRET`, HTTP Basic) or a JWT.
@@ -166,7 +172,12 @@ impl Profile {
                     PropelAuthApiKind::Frontend => "frontend",
                 }),
             ),
-            BackendSettings::Clerk { subject, .. } => (subject.as_ref(), None),
+            BackendSettings::Clerk {
+                subject, api_path, ..
+            } => (
+                subject.as_ref(),
+                (*api_path == ClerkApiPath::Frontend).then_some("frontend"),
+            ),
             BackendSettings::FreeSewing { auth, .. } => (
                 None,
                 Some(match auth {
@@ -204,6 +215,10 @@ impl Profile {
                     ..
                 } => "a signed-in session (use Sign in in the app, or paste the session cookie)",
                 BackendSettings::PropelAuth { .. } => "the project's integration API key",
+                BackendSettings::Clerk {
+                    api_path: ClerkApiPath::Frontend,
+                    ..
+                } => "a signed-in Clerk session (Sign in in the app, or KEYWARD_CREDENTIAL_<PROFILE>)",
                 BackendSettings::Clerk { .. } => "the instance secret key (sk_…)",
                 BackendSettings::FreeSewing {
                     auth: FreeSewingAuthKind::Key,
@@ -293,6 +308,17 @@ impl Profile {
                     Arc::new(backend)
                 }
             }
+            // User mode: the credential is the user's session; an instance key is refused, naming it.
+            BackendSettings::Clerk {
+                url,
+                api_path: ClerkApiPath::Frontend,
+                subject,
+            } => Arc::new(ClerkFrontendBackend::new(ClerkFrontendConfig {
+                base_url: url.clone(),
+                client_token: credential()?,
+                default_subject: subject.clone(),
+                http,
+            })?),
             BackendSettings::Clerk {
                 url,
                 api_path,
@@ -301,8 +327,8 @@ impl Profile {
                 base_url: url.clone(),
                 secret_key: credential()?,
                 path: match api_path {
-                    ClerkApiPath::Root => ClerkPath::Root,
                     ClerkApiPath::V1 => ClerkPath::V1,
+                    ClerkApiPath::Root | ClerkApiPath::Frontend => ClerkPath::Root,
                 },
                 default_subject: subject.clone(),
                 http,

@@ -1,0 +1,964 @@
+//! Clerk's Frontend API (FAPI) for API keys, as a signed-in end user of a Clerk-powered
+//! application: the user's own keys and those of the organizations they belong to.
+//!
+//! The credential is the user's session as the sign-in leaves it: the long-lived client token
+//! (the `__client` cookie of the Frontend API's origin). From it Keyward finds the client's active
+//! session (`GET /v1/client`) and mints short-lived session tokens
+//! (`POST /v1/client/sessions/{id}/tokens`, about 60 s), which the API-key routes take as
+//! `Authorization: Bearer …`, as clerk-js does. Tokens are cached and refreshed shortly before they
+//! expire and once more on a 401, one refresh at a time. Never an instance secret key (`sk_…`).
+//! The contract, with the vendor file each rule comes from, is in docs/backends/clerk-frontend.md.
+
+use crate::create_answer;
+use crate::endpoint::key_id;
+use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
+use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
+use crate::listing::{
+    fetch_everything, fetch_window, is_server_order, page_of_snapshot, AfterRevoke, Chunk,
+    Snapshots,
+};
+use crate::time::from_unix_millis;
+use async_trait::async_trait;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use keyward_core::{
+    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyStatus, ListQuery,
+    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, TextLimits, Verification,
+};
+use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+const SERVICE: &str = "Clerk";
+/// `GET /api_keys` takes `limit` 1..=100 (clerk/openapi-specs `fapi/2026-05-12.yml`).
+const MAX_PAGE: u32 = 100;
+/// Clerk refuses shorter names (`minLength: 3`).
+const NAME_MIN_CHARS: usize = 3;
+/// clerk-js treats a cached token as stale when fewer than 10 s (its leeway) + 5 s (its poller's
+/// interval) remain (`packages/clerk-js/src/core/tokenCache.ts`). Shorter lifetimes (emulators,
+/// tests) refresh at half their lifetime instead.
+const REFRESH_LEEWAY: Duration = Duration::from_secs(15);
+/// The FAPI caps a description at 255 characters (`fapi/2026-05-12.yml`, `maxLength: 255`).
+const TEXT_LIMITS: TextLimits = TextLimits {
+    name: TextLimits::GENERIC.name,
+    description: 255,
+    reason: TextLimits::GENERIC.reason,
+};
+/// What a user does about a refused session.
+const SIGN_IN_AGAIN: &str =
+    "sign in again (Sign in in the app, or give a new session in KEYWARD_CREDENTIAL_<PROFILE>)";
+
+#[derive(Debug)]
+pub struct ClerkFrontendConfig {
+    /// The application's Frontend API origin, e.g. `https://clerk.example.com` (the domain in its
+    /// `pk_…` publishable key), or an emulator on loopback.
+    pub base_url: String,
+    /// The signed-in client's token: the value of the `__client` cookie (`__client=` may be left on).
+    pub client_token: SecretString,
+    /// The owner used when a new key or a listing names none; else the signed-in user.
+    pub default_subject: Option<Subject>,
+    pub http: HttpOptions,
+}
+
+/// A session token in hand, with when to stop using it.
+#[derive(Clone)]
+struct SessionToken {
+    jwt: SecretString,
+    session_id: String,
+    /// The signed-in user (`sub`).
+    user_id: String,
+    refresh_at: Instant,
+}
+
+#[derive(Default)]
+struct SessionState {
+    session_id: Option<String>,
+    token: Option<SessionToken>,
+}
+
+pub struct ClerkFrontendBackend {
+    /// Carries the client token as the `__client` cookie on every request.
+    client: Client,
+    /// One refresh at a time: callers that find the token stale wait here and share the new one.
+    session: tokio::sync::Mutex<SessionState>,
+    default_subject: Option<Subject>,
+    snapshots: Snapshots,
+}
+
+impl std::fmt::Debug for ClerkFrontendBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClerkFrontendBackend")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClerkFrontendBackend {
+    pub fn new(config: ClerkFrontendConfig) -> Result<Self> {
+        let token = client_token(&config.client_token)?;
+        let mut auth = HeaderMap::new();
+        auth.insert(COOKIE, sensitive_header(&format!("__client={token}"))?);
+        Ok(ClerkFrontendBackend {
+            client: Client::new(
+                &config.base_url,
+                config.http,
+                auth,
+                vec![SecretString::from(token.to_owned())],
+            )?,
+            session: tokio::sync::Mutex::new(SessionState::default()),
+            default_subject: config.default_subject,
+            snapshots: Snapshots::default(),
+        })
+    }
+
+    /// How long a snapshot of an owner's keys answers queries Clerk cannot (default
+    /// [`crate::SNAPSHOT_TTL`]; zero reads one for every such query).
+    pub fn with_snapshot_ttl(mut self, ttl: Duration) -> Self {
+        self.snapshots = Snapshots::new(ttl);
+        self
+    }
+
+    /// HTTP requests this backend has sent, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.client.requests_sent()
+    }
+
+    /// A session token fresh enough to use. `rejected` is a token the server just refused: it is
+    /// replaced even if it looks fresh, unless another call has replaced it already.
+    async fn session_token(&self, rejected: Option<&SecretString>) -> Result<SessionToken> {
+        let mut state = self.session.lock().await;
+        if let Some(token) = &state.token {
+            let refused = rejected.is_some_and(|r| r.expose_secret() == token.jwt.expose_secret());
+            if !refused && Instant::now() < token.refresh_at {
+                return Ok(token.clone());
+            }
+        }
+        let session_id = match state.session_id.clone() {
+            Some(id) => id,
+            None => {
+                let id = self.active_session().await?;
+                state.session_id = Some(id.clone());
+                id
+            }
+        };
+        match self.mint_token(&session_id).await {
+            Ok(token) => {
+                state.token = Some(token.clone());
+                Ok(token)
+            }
+            Err(error) => {
+                // A session that is gone is looked up again next time (the user may sign in anew).
+                state.session_id = None;
+                state.token = None;
+                Err(error)
+            }
+        }
+    }
+
+    /// The client's active session, as clerk-js reads it on load (`GET /v1/client`,
+    /// `last_active_session_id`).
+    async fn active_session(&self) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            response: Option<WireClient>,
+        }
+        #[derive(Deserialize)]
+        struct WireClient {
+            last_active_session_id: Option<String>,
+        }
+        let request = Request::get(self.client.url(&["v1", "client"]));
+        self.client
+            .call(request, |response| {
+                if response.status != StatusCode::OK {
+                    return Err(session_error(&response));
+                }
+                parse::<Envelope>(SERVICE, &response)?
+                    .response
+                    .and_then(|client| client.last_active_session_id)
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| {
+                        Error::Unauthorized(format!(
+                            "Clerk has no signed-in session for this client: {SIGN_IN_AGAIN}"
+                        ))
+                    })
+            })
+            .await
+    }
+
+    /// A new session token (`POST /v1/client/sessions/{id}/tokens` → `{jwt}`).
+    async fn mint_token(&self, session_id: &str) -> Result<SessionToken> {
+        #[derive(Deserialize)]
+        struct WireToken {
+            jwt: String,
+        }
+        let url = self
+            .client
+            .url(&["v1", "client", "sessions", session_id, "tokens"]);
+        let request = Request::post(url, &serde_json::json!({}));
+        let jwt = self
+            .client
+            .call(request, |mut response| {
+                if response.status != StatusCode::OK {
+                    return Err(session_error(&response));
+                }
+                let read = parse::<WireToken>(SERVICE, &response);
+                response.wipe();
+                Ok(SecretString::from(read?.jwt))
+            })
+            .await?;
+        let claims = token_claims(&jwt)?;
+        let lifetime = Duration::from_secs(claims.exp.saturating_sub(claims.iat).max(0) as u64);
+        let leeway = REFRESH_LEEWAY.min(lifetime / 2);
+        Ok(SessionToken {
+            jwt,
+            session_id: claims.sid.unwrap_or_else(|| session_id.to_owned()),
+            user_id: claims.sub,
+            refresh_at: Instant::now() + lifetime.saturating_sub(leeway),
+        })
+    }
+
+    /// Sends a request built for a fresh session token; a 401 gets one new token and one more try.
+    async fn authed<T>(
+        &self,
+        build: impl Fn(&SessionToken) -> Request,
+        handle: impl Fn(Response, &SessionToken) -> Result<T>,
+    ) -> Result<T> {
+        let mut token = self.session_token(None).await?;
+        let mut retried = false;
+        loop {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                AUTHORIZATION,
+                sensitive_header(&format!("Bearer {}", token.jwt.expose_secret()))?,
+            );
+            let request = build(&token)
+                .headers(headers)
+                .redact(token.jwt.expose_secret());
+            let answer = self
+                .client
+                .call(request, |response| {
+                    if response.status == StatusCode::UNAUTHORIZED && !retried {
+                        return Ok(None);
+                    }
+                    handle(response, &token).map(Some)
+                })
+                .await?;
+            match answer {
+                Some(answer) => return Ok(answer),
+                None => {
+                    retried = true;
+                    token = self.session_token(Some(&token.jwt)).await?;
+                }
+            }
+        }
+    }
+
+    /// `GET /api_keys` with the session id clerk-js adds to every non-`/client` request.
+    fn list_request(&self, token: &SessionToken) -> Request {
+        Request::get(self.client.url(&["api_keys"]))
+            .query(&[("_clerk_session_id", token.session_id.clone())])
+    }
+
+    /// The subject a create or a listing is for: the one given, else the profile's, else the
+    /// signed-in user (clerk-js falls back to the active organization, then the user).
+    async fn subject(&self, given: Option<&Subject>) -> Result<String> {
+        match given.or(self.default_subject.as_ref()) {
+            Some(subject) => Ok(clerk_subject(subject)),
+            None => Ok(self.session_token(None).await?.user_id),
+        }
+    }
+
+    fn server_can_answer(query: &ListQuery) -> bool {
+        matches!(query.status, StatusFilter::All | StatusFilter::Active)
+            && is_server_order(query)
+            && !query.has_usage_or_expiry_filter()
+    }
+
+    async fn snapshot(&self, subject: &str) -> Result<std::sync::Arc<Vec<ApiKey>>> {
+        self.snapshots
+            .get_or_read(subject, || {
+                fetch_everything(MAX_PAGE, |page, size| {
+                    self.fetch_page(subject, true, None, page * u64::from(size), size)
+                })
+            })
+            .await
+    }
+
+    async fn fetch_page(
+        &self,
+        subject: &str,
+        include_invalid: bool,
+        search: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Chunk<ApiKey>> {
+        let mut params = vec![
+            ("subject", subject.to_owned()),
+            ("include_invalid", include_invalid.to_string()),
+            ("limit", limit.to_string()),
+            ("offset", offset.to_string()),
+        ];
+        if let Some(search) = search {
+            params.push(("query", search.to_owned()));
+        }
+        self.authed(
+            |token| self.list_request(token).query(&params),
+            |response, _| {
+                if response.status != StatusCode::OK {
+                    return Err(error_from(&response, &format!("owner {subject}")));
+                }
+                let list: WireList = parse(SERVICE, &response)?;
+                let now = Utc::now();
+                Ok(Chunk {
+                    items: list
+                        .data
+                        .into_iter()
+                        .map(|key| key.into_api_key(now))
+                        .collect::<Result<_>>()?,
+                    total: list.total_count,
+                })
+            },
+        )
+        .await
+    }
+
+    /// The organizations the user belongs to (`GET /v1/me/organization_memberships`, paged).
+    async fn organizations(&self) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            response: Memberships,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Memberships {
+            Paged {
+                data: Vec<Membership>,
+                total_count: u64,
+            },
+            Plain(Vec<Membership>),
+        }
+        #[derive(Deserialize)]
+        struct Membership {
+            organization: Organization,
+        }
+        #[derive(Deserialize)]
+        struct Organization {
+            id: String,
+        }
+        let mut orgs = Vec::new();
+        loop {
+            let offset = orgs.len();
+            let params = [
+                ("paginated", "true".to_owned()),
+                ("limit", MAX_PAGE.to_string()),
+                ("offset", offset.to_string()),
+            ];
+            let (page, total) = self
+                .authed(
+                    |token| {
+                        Request::get(self.client.url(&["v1", "me", "organization_memberships"]))
+                            .query(&params)
+                            .query(&[("_clerk_session_id", token.session_id.clone())])
+                    },
+                    |response, _| {
+                        if response.status != StatusCode::OK {
+                            return Err(session_error(&response));
+                        }
+                        Ok(match parse::<Envelope>(SERVICE, &response)?.response {
+                            Memberships::Paged { data, total_count } => (data, total_count),
+                            Memberships::Plain(data) => {
+                                let total = data.len() as u64;
+                                (data, total)
+                            }
+                        })
+                    },
+                )
+                .await?;
+            let got = page.len();
+            orgs.extend(page.into_iter().map(|m| m.organization.id));
+            if got == 0 || orgs.len() as u64 >= total {
+                return Ok(orgs);
+            }
+        }
+    }
+}
+
+/// The client token from the credential, refusing what is clearly not one.
+fn client_token(credential: &SecretString) -> Result<&str> {
+    let text = credential.expose_secret().trim();
+    let text = text.strip_prefix("__client=").unwrap_or(text);
+    let refuse = |what: &str| {
+        Err(Error::invalid(
+            "credential",
+            format!(
+                "this is {what}, not a signed-in session: a Clerk user-mode (frontend) profile signs in as its user and never takes an instance key. Sign in in the app, or give the session's client token (the __client cookie); use a backend profile for an sk_… key"
+            ),
+        ))
+    };
+    if text.starts_with("sk_live_") || text.starts_with("sk_test_") || text.starts_with("sk_") {
+        return refuse("the instance secret key (sk_…)");
+    }
+    if text.starts_with("pk_") {
+        return refuse("the publishable key (pk_…)");
+    }
+    if text.is_empty() {
+        return Err(Error::invalid(
+            "credential",
+            format!("the Clerk session is empty: {SIGN_IN_AGAIN}"),
+        ));
+    }
+    Ok(text)
+}
+
+#[derive(Deserialize)]
+struct TokenClaims {
+    sub: String,
+    sid: Option<String>,
+    exp: i64,
+    iat: i64,
+}
+
+/// The claims of a session token (a JWT); Keyward reads them, the server checks the signature.
+fn token_claims(jwt: &SecretString) -> Result<TokenClaims> {
+    let bad = || {
+        Error::Backend(
+            "Clerk's session token is not a JWT Keyward can read (its expiry and user)".into(),
+        )
+    };
+    let payload = jwt.expose_secret().split('.').nth(1).ok_or_else(bad)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    serde_json::from_slice(&bytes).map_err(|_| bad())
+}
+
+/// A refused session (signed out, expired, revoked) asks the user to sign in again.
+fn session_error(response: &Response) -> Error {
+    match response.status.as_u16() {
+        401 | 403 | 404 | 422 => Error::Unauthorized(format!(
+            "Clerk says this session is signed out or has expired: {SIGN_IN_AGAIN}"
+        )),
+        429 => rate_limited(SERVICE, response),
+        500..=599 => server_failed(SERVICE, response),
+        _ => unexpected_status(SERVICE, response),
+    }
+}
+
+/// Clerk ids carry their kind (`user_…`, `org_…`); `user:2abc` is accepted as `user_2abc`.
+fn clerk_subject(subject: &Subject) -> String {
+    let id = subject.id();
+    if id.starts_with("user_") || id.starts_with("org_") {
+        id.to_owned()
+    } else {
+        format!("{}_{id}", subject.kind())
+    }
+}
+
+fn owner_of(subject: &str) -> Option<Subject> {
+    if subject.starts_with("org_") {
+        Some(Subject::Org(subject.to_owned()))
+    } else if subject.starts_with("user_") {
+        Some(Subject::User(subject.to_owned()))
+    } else {
+        None
+    }
+}
+
+fn field_of(param: &str) -> &str {
+    match param {
+        "subject" => Subject::FIELD,
+        "seconds_until_expiration" => "expires",
+        "apiKeyID" => "id",
+        "offset" => "page",
+        other => other,
+    }
+}
+
+#[derive(Deserialize)]
+struct WireErrors {
+    #[serde(default)]
+    errors: Vec<WireError>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    message: Option<String>,
+    long_message: Option<String>,
+    meta: Option<WireMeta>,
+}
+
+#[derive(Deserialize)]
+struct WireMeta {
+    param_name: Option<String>,
+}
+
+/// Maps an error answer of the API-key routes (`{errors:[{code,message,long_message,meta}]}`).
+fn error_from(response: &Response, target: &str) -> Error {
+    let first = serde_json::from_slice::<WireErrors>(&response.body)
+        .ok()
+        .and_then(|body| body.errors.into_iter().next());
+    let text = first
+        .as_ref()
+        .and_then(|e| e.long_message.as_deref().or(e.message.as_deref()))
+        .map(server_text);
+    let param = first.and_then(|e| e.meta).and_then(|meta| meta.param_name);
+    match response.status.as_u16() {
+        400 | 422 => Error::invalid(
+            param.as_deref().map_or("request", field_of),
+            text.unwrap_or_else(|| "Clerk refused the request".into()),
+        ),
+        401 => Error::Unauthorized(format!(
+            "Clerk refused this session's token even after a refresh: {SIGN_IN_AGAIN}"
+        )),
+        403 => Error::PermissionDenied(text.map_or_else(
+            || format!("this user may not manage the keys of {target}"),
+            |t| format!("Clerk refused: {t}"),
+        )),
+        404 => Error::NotFound(format!("Clerk has no {target}")),
+        409 => Error::Conflict("a key with this name already exists for this owner".into()),
+        429 => rate_limited(SERVICE, response),
+        500..=599 => server_failed(SERVICE, response),
+        _ => unexpected_status(SERVICE, response),
+    }
+}
+
+#[derive(Deserialize)]
+struct WireList {
+    data: Vec<WireKey>,
+    total_count: u64,
+}
+
+#[derive(Deserialize)]
+struct WireKey {
+    id: String,
+    name: String,
+    subject: String,
+    description: Option<String>,
+    claims: Option<serde_json::Value>,
+    revoked: bool,
+    revocation_reason: Option<String>,
+    expired: bool,
+    expiration: Option<i64>,
+    last_used_at: Option<i64>,
+    created_at: i64,
+}
+
+impl WireKey {
+    fn into_api_key(self, now: DateTime<Utc>) -> Result<ApiKey> {
+        let millis = |ms: Option<i64>| ms.map(|ms| from_unix_millis(SERVICE, ms)).transpose();
+        let expires_at = millis(self.expiration)?;
+        let status = if self.revoked {
+            KeyStatus::Revoked
+        } else if self.expired {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::derive(false, expires_at, now)
+        };
+        Ok(ApiKey {
+            owner: owner_of(&self.subject),
+            id: self.id,
+            name: self.name,
+            created_at: from_unix_millis(SERVICE, self.created_at)?,
+            expires_at,
+            status,
+            revoked_at: None,
+            revocation_reason: self.revocation_reason,
+            last_used_at: millis(self.last_used_at)?,
+            level: None,
+            // The Frontend API sets no scopes (its create takes none).
+            scopes: Vec::new(),
+            description: self.description,
+            metadata: self.claims.filter(|claims| !claims.is_null()),
+            stub: None,
+        })
+    }
+}
+
+fn key_from(response: &Response, id: &str) -> Result<ApiKey> {
+    if response.status != StatusCode::OK {
+        return Err(error_from(response, &format!("API key {id}")));
+    }
+    parse::<WireKey>(SERVICE, response)?.into_api_key(Utc::now())
+}
+
+/// What clerk-js sends to create a key (`packages/clerk-js/src/core/modules/apiKeys/index.ts`);
+/// the FAPI refuses any other field (`additionalProperties: false`).
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'a str,
+    subject: String,
+    description: Option<&'a str>,
+    /// `null` = never expires.
+    seconds_until_expiration: Option<i64>,
+}
+
+/// Reads a create answer. One that carries a secret has made a key, so it always yields that
+/// secret, with the key read strictly if it can be and else field by field from what was asked.
+/// The Frontend API cannot show a secret again, so an answer without one is an error that names
+/// the key (when its id is there) and says what to do.
+fn created_from(response: &Response, asked: &CreateBody, now: DateTime<Utc>) -> Result<CreatedKey> {
+    let status = response.status.as_u16();
+    let mut object = match create_answer::parse(&response.body) {
+        Some(serde_json::Value::Object(object)) => object,
+        _ => ["id", "secret"]
+            .into_iter()
+            .filter_map(|name| {
+                create_answer::string_field(&response.body, name)
+                    .map(|text| (name.to_owned(), serde_json::Value::String(text)))
+            })
+            .collect(),
+    };
+    let secret = match object.remove("secret") {
+        Some(serde_json::Value::String(secret)) if !secret.is_empty() => Some(secret),
+        _ => None,
+    };
+    let object = serde_json::Value::Object(object);
+    let key = serde_json::from_value::<WireKey>(object.clone())
+        .ok()
+        .and_then(|wire| wire.into_api_key(now).ok())
+        .unwrap_or_else(|| key_read_leniently(&object, asked, now));
+    match secret {
+        Some(secret) => Ok(CreatedKey {
+            key,
+            secret: SecretString::from(secret),
+        }),
+        None => Err(key_may_exist(
+            asked,
+            &format!("carried no secret (HTTP {status})"),
+            Some(key.id.as_str()).filter(|id| !id.is_empty()),
+        )),
+    }
+}
+
+fn key_may_exist(asked: &CreateBody, what: &str, id: Option<&str>) -> Error {
+    let (key, todo) = match id.map(create_answer::id_for_message) {
+        Some(id) => (
+            format!("Clerk has created key {id} ('{}')", asked.name),
+            format!("the Frontend API never shows a secret again, so revoke it (keyward revoke {id}) and create the key again"),
+        ),
+        None => (
+            format!(
+                "a key named '{}' may have been created for {}",
+                asked.name, asked.subject
+            ),
+            "look for it in the owner's key list (newest first) and revoke it if it is there, \
+             then create the key again"
+                .to_owned(),
+        ),
+    };
+    Error::Backend(format!(
+        "Clerk's answer to the create {what}: {key}, but Keyward did not get its secret; {todo}"
+    ))
+}
+
+fn key_read_leniently(
+    object: &serde_json::Value,
+    asked: &CreateBody,
+    now: DateTime<Utc>,
+) -> ApiKey {
+    let text = |name: &str| object.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let flag = |name: &str| object.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+    let millis = |name: &str| {
+        object
+            .get(name)
+            .and_then(|v| v.as_i64())
+            .and_then(|ms| from_unix_millis(SERVICE, ms).ok())
+    };
+    let expires_at = millis("expiration").or_else(|| {
+        asked
+            .seconds_until_expiration
+            .map(|secs| now + chrono::Duration::seconds(secs))
+    });
+    let subject = text("subject").unwrap_or_else(|| asked.subject.clone());
+    let status = if flag("revoked") {
+        KeyStatus::Revoked
+    } else if flag("expired") {
+        KeyStatus::Expired
+    } else {
+        KeyStatus::derive(false, expires_at, now)
+    };
+    ApiKey {
+        owner: owner_of(&subject),
+        id: text("id").unwrap_or_default(),
+        name: text("name").unwrap_or_else(|| asked.name.to_owned()),
+        created_at: millis("created_at").unwrap_or(now),
+        expires_at,
+        status,
+        revoked_at: None,
+        revocation_reason: text("revocation_reason"),
+        last_used_at: millis("last_used_at"),
+        level: None,
+        scopes: Vec::new(),
+        description: text("description").or_else(|| asked.description.map(str::to_owned)),
+        metadata: object.get("claims").filter(|c| !c.is_null()).cloned(),
+        stub: None,
+    }
+}
+
+#[async_trait]
+impl KeyBackend for ClerkFrontendBackend {
+    fn kind(&self) -> &'static str {
+        "clerk"
+    }
+
+    /// What the Frontend API's key routes take: no scopes or claims on create, no verify, no
+    /// get-by-id and no reading a secret again; descriptions, revocation reasons and any lifetime.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            server_search: true,
+            server_paging: true,
+            sorts: SortField::ALL.to_vec(),
+            user_keys: true,
+            org_keys: true,
+            owner_is_label: false,
+            levels: None,
+            scopes: false,
+            descriptions: true,
+            revoke_reason: true,
+            revoke_kind: RevokeKind::Revoke,
+            last_used: true,
+            verify: false,
+            expiry_presets: ExpiryPreset::ALL.to_vec(),
+            custom_expiry: true,
+            never_expires: true,
+            names_kept_locally: false,
+            text_limits: TEXT_LIMITS,
+        }
+    }
+
+    async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        let new = new.validated_for(&TEXT_LIMITS, &self.client.credentials())?;
+        if new.name.chars().count() < NAME_MIN_CHARS {
+            return Err(Error::invalid(
+                "name",
+                format!("Clerk needs a name of at least {NAME_MIN_CHARS} characters"),
+            ));
+        }
+        if new.level.is_some() {
+            return Err(Error::invalid("level", "Clerk keys have no level"));
+        }
+        if !new.scopes.is_empty() {
+            return Err(Error::invalid(
+                "scopes",
+                "Clerk's Frontend API takes no scopes; a backend (instance key) profile can set them",
+            ));
+        }
+        let body = CreateBody {
+            kind: "api_key",
+            name: &new.name,
+            subject: self.subject(new.owner.as_ref()).await?,
+            description: new.description.as_deref(),
+            seconds_until_expiration: new.expiration.seconds_from(Utc::now())?,
+        };
+        let answer = self
+            .authed(
+                |token| {
+                    Request::create(self.client.url(&["api_keys"]), &body)
+                        .query(&[("_clerk_session_id", token.session_id.clone())])
+                },
+                |mut response, _| {
+                    // The FAPI answers 201 (fapi/2026-05-12.yml `createApiKey`); 200 is read too.
+                    if !matches!(response.status.as_u16(), 200 | 201) {
+                        let error = error_from(&response, &format!("owner {}", body.subject));
+                        return Err(match error {
+                            Error::Backend(message) => Error::Backend(format!(
+                                "{message}; a key named '{}' may have been created: check the owner's key list before trying again",
+                                body.name
+                            )),
+                            other => other,
+                        });
+                    }
+                    let created = created_from(&response, &body, Utc::now());
+                    response.wipe();
+                    created
+                },
+            )
+            .await;
+        self.snapshots.created();
+        answer
+    }
+
+    /// Clerk filters valid keys, searches names (`query`) and pages, newest first; everything else
+    /// is answered from a snapshot of the owner's keys.
+    async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
+        let query = query.clone().validated()?;
+        let subject = self.subject(query.owner.as_ref()).await?;
+        if !Self::server_can_answer(&query) {
+            return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
+        }
+        let include_invalid = query.status != StatusFilter::Active;
+        let chunk = fetch_window(
+            query.offset(),
+            query.limit.into(),
+            MAX_PAGE,
+            |page, size| {
+                self.fetch_page(
+                    &subject,
+                    include_invalid,
+                    query.search.as_deref(),
+                    page * u64::from(size),
+                    size,
+                )
+            },
+        )
+        .await?;
+        Ok(Page {
+            items: chunk.items,
+            page: query.page,
+            limit: query.limit,
+            total: Some(chunk.total),
+            has_more: query.offset() + u64::from(query.limit) < chunk.total,
+        })
+    }
+
+    /// The Frontend API has no route for one key: it is looked up in the listings of the user
+    /// and of each of the user's organizations.
+    async fn get(&self, id: &str) -> Result<ApiKey> {
+        let id = key_id(id)?;
+        for owner in self.owners().await? {
+            let keys = self.snapshot(&clerk_subject(&owner)).await?;
+            if let Some(key) = keys.iter().find(|key| key.id == id) {
+                return Ok(key.clone());
+            }
+        }
+        Err(Error::NotFound(format!(
+            "Clerk has no API key {id} for this user or their organizations"
+        )))
+    }
+
+    /// Clerk keeps the key, flagged revoked with the reason.
+    async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey> {
+        let id = key_id(id)?;
+        let reason = TEXT_LIMITS.checked_reason(reason, &self.client.credentials())?;
+        let body = serde_json::json!({ "revocation_reason": reason });
+        let key = self
+            .authed(
+                |token| {
+                    Request::post(self.client.url(&["api_keys", id, "revoke"]), &body)
+                        .query(&[("_clerk_session_id", token.session_id.clone())])
+                },
+                |response, _| key_from(&response, id),
+            )
+            .await?;
+        self.snapshots.revoked(&key, AfterRevoke::Replace);
+        Ok(key)
+    }
+
+    async fn verify(&self, _secret: &SecretString) -> Result<Verification> {
+        Err(Error::invalid(
+            "secret",
+            "Clerk's Frontend API cannot verify a key; a backend (instance key) profile can",
+        ))
+    }
+
+    /// The signed-in user and the organizations they belong to, organizations first.
+    async fn owners(&self) -> Result<Vec<Subject>> {
+        let user = self.session_token(None).await?.user_id;
+        let mut owners: Vec<Subject> = self
+            .organizations()
+            .await?
+            .into_iter()
+            .map(Subject::Org)
+            .collect();
+        owners.sort_by(|a, b| a.id().cmp(b.id()));
+        owners.dedup();
+        owners.push(Subject::User(user));
+        Ok(owners)
+    }
+
+    fn forget_cached(&self) {
+        self.snapshots.created();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn asked() -> CreateBody<'static> {
+        CreateBody {
+            kind: "api_key",
+            name: "CI key",
+            subject: "user_2abc".into(),
+            description: Some("nightly"),
+            seconds_until_expiration: Some(3600),
+        }
+    }
+
+    #[test]
+    fn instance_and_publishable_keys_are_refused_without_being_quoted() {
+        for credential in ["sk_test_abc123", "sk_live_abc123", " pk_test_abc123"] {
+            let error = client_token(&SecretString::from(credential)).unwrap_err();
+            assert_eq!(error.field(), Some("credential"));
+            assert!(!error.to_string().contains("abc123"), "{error}");
+        }
+        assert!(client_token(&SecretString::from("sk_x"))
+            .unwrap_err()
+            .to_string()
+            .contains("instance secret key (sk_…)"));
+        let token = SecretString::from("__client=eyJ.a.b");
+        assert_eq!(client_token(&token).unwrap(), "eyJ.a.b");
+    }
+
+    #[test]
+    fn token_claims_are_read_from_the_payload() {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"sub":"user_1","sid":"sess_1","iat":100,"exp":160}"#);
+        let claims = token_claims(&SecretString::from(format!("h.{payload}.s"))).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.exp - claims.iat),
+            ("user_1", 60)
+        );
+        assert!(token_claims(&SecretString::from("opaque")).is_err());
+    }
+
+    #[test]
+    fn a_create_answer_with_a_secret_is_never_lost() {
+        let now = Utc::now();
+        for body in [
+            r#"{"secret":"ak_s3cret"}"#,
+            r#"{"id":"ak_1","secret":"ak_s3cret","created_at":"yesterday","scopes":"x"}"#,
+            r#"{"id":"ak_1","secret":"ak_s3cret","last_used_at":1e400}"#,
+            r#"{"id":"ak_1","secret":"ak_s3cret","claims":["#,
+        ] {
+            let created = created_from(&response(201, body), &asked(), now).expect(body);
+            assert_eq!(created.secret.expose_secret(), "ak_s3cret", "{body}");
+            assert_eq!(created.key.name, "CI key", "{body}");
+        }
+        let error = created_from(&response(201, r#"{"id":"ak_7"}"#), &asked(), now).unwrap_err();
+        assert!(error.to_string().contains("keyward revoke ak_7"), "{error}");
+        let error = created_from(&response(201, "<html>"), &asked(), now).unwrap_err();
+        assert!(error.to_string().contains("'CI key' may have been created"));
+    }
+
+    #[test]
+    fn statuses_map_to_codes() {
+        use keyward_core::ErrorCode::*;
+        for (status, code) in [
+            (400, InvalidInput),
+            (401, Unauthorized),
+            (403, PermissionDenied),
+            (404, NotFound),
+            (409, Conflict),
+            (429, RateLimited),
+            (500, Backend),
+        ] {
+            assert_eq!(error_from(&response(status, "{}"), "x").code(), code);
+        }
+        let signed_out = session_error(&response(401, "{}"));
+        assert_eq!(signed_out.code(), Unauthorized);
+        assert!(signed_out.to_string().contains("sign in again"));
+    }
+}
