@@ -50,13 +50,16 @@ export const listOwners = () => invoke('list_owners', {});
 /** Resolves to {count, single_name, recently_used, names}: what `selection` would revoke. */
 export const revokePreview = (selection) => invoke('revoke_preview', { selection });
 /**
+ * `expectedCount`: the number of keys the dialog showed and the user confirmed; if the selection
+ * no longer has that many when Rust resolves it, nothing is revoked (error code `conflict`). A
+ * `{query}` selection without it is refused.
  * Resolves to {outcomes: [{id, status, key?, error?, attempts, already_revoked, forgotten?,
  * forget_error?}], revoked, failed, untouched, already_revoked, forgotten, keychain_error,
  * activity_error}; meanwhile Rust emits `revoke-progress` events
  * ({job, total, done, revoked, failed, last}) tagged with `job`, a number the caller picks.
  */
-export const revokeKeys = (selection, reason, forgetSaved, job, names) =>
-  invoke('revoke_keys', { selection, reason, forgetSaved, job, names });
+export const revokeKeys = (selection, expectedCount, reason, forgetSaved, job, names) =>
+  invoke('revoke_keys', { selection, expectedCount, reason, forgetSaved, job, names });
 /** Stops the run `job`: keys not started yet end untouched. */
 export const cancelRevoke = (job) => invoke('cancel_revoke', { job });
 

@@ -214,7 +214,8 @@ export class RevokeDialog {
     stop.focus();
     let result;
     try {
-      result = await api.revokeKeys(selection, this.reasonText, this.forgetSaved, job, this.names);
+      // `total` is the count the user confirmed: Rust refuses (conflict) if it no longer holds.
+      result = await api.revokeKeys(selection, total, this.reasonText, this.forgetSaved, job, this.names);
     } catch (error) {
       this.job = null;
       this.setPhase('done');

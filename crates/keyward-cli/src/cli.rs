@@ -130,7 +130,7 @@ pub enum KeysCommand {
     Owners,
     /// Revoke one or more keys (on some backends: archive or delete).
     #[command(
-        after_help = "Give key ids, or filter flags (the same as `keys list`) to revoke every key they match. A filter\nonly counts the matching keys unless --yes is given (exit 2); revoked keys are never selected.\nA rate limit pauses the run until the backend allows more; Ctrl-C stops it (keys not started are\nleft untouched). Progress goes to stderr at a terminal. Every revoke is recorded in the activity\nlog (`keyward audit`).\n\nExits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExamples:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget\n  keyward keys revoke --owner user:u_9 --status active --reason \"left the company\"          (counts)\n  keyward keys revoke --unused-for 180 --yes --json"
+        after_help = "Give key ids, or filter flags (the same as `keys list`) to revoke every key they match. A filter\nonly counts the matching keys unless --yes is given (exit 2); revoked keys are never selected.\nWith --expect N (the count it printed), a filter that matches another number by then revokes\nnothing (exit 6).\nA rate limit pauses the run until the backend allows more; Ctrl-C stops it (keys not started are\nleft untouched). Progress goes to stderr at a terminal. Every revoke is recorded in the activity\nlog (`keyward audit`).\n\nExits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExamples:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget\n  keyward keys revoke --owner user:u_9 --status active --reason \"left the company\"          (counts)\n  keyward keys revoke --unused-for 180 --yes --json\n  keyward keys revoke --owner user:u_9 --yes --expect 12"
     )]
     Revoke(RevokeArgs),
     /// Active keys expiring soon (default: within 14 days), soonest first; --all-profiles for
@@ -275,6 +275,10 @@ pub struct RevokeArgs {
     /// Revoke every key the filter flags match. Without it, a filter only counts the keys.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// With --yes: the number of keys the filter matched when you looked (the count it printed);
+    /// if it matches another number by the time it runs, nothing is revoked (exit 6, conflict).
+    #[arg(long, value_name = "N")]
+    pub expect: Option<String>,
     /// Revoke calls in flight at once (1 to 64, default 16).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<String>,

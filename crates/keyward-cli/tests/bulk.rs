@@ -310,6 +310,10 @@ fn audit_shows_and_exports_what_the_cli_did() {
         "key_missing",
         "--reason",
         "lost \"laptop\"",
+        // One at a time: entries are written as each key's revoke completes, so this fixes
+        // their order.
+        "--concurrency",
+        "1",
     ]);
     assert_eq!(revoke.code, 5, "{revoke:?}");
 

@@ -111,7 +111,7 @@ pub struct ActivityEntry {
 /// Which entries to list: newest first, `limit` (1 to 1000, default 100) from `offset`.
 /// `search` is a case-insensitive substring of the profile, key id, key name, reason or action.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ActivityQuery {
     pub search: Option<String>,
     pub limit: u32,

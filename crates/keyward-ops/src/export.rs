@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use keyward_core::{Error, Result};
 use keyward_local::{ActivityLog, ExportFormat};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
@@ -40,7 +40,8 @@ pub fn export_stem(at: NaiveDateTime) -> String {
 
 /// Creates `<dir>/<stem>.<ext>`, or `<stem>-1.<ext>`, `<stem>-2.<ext>`, … when taken: an existing
 /// file is never opened, let alone overwritten (`create_new`, so two exports in the same second
-/// cannot race onto one name). Creates `dir` if needed.
+/// cannot race onto one name). The file is owner-only (0600 on Unix): it holds names, owners
+/// and reasons. Creates `dir` if needed.
 pub fn create_unique(dir: &Path, stem: &str, ext: &str) -> Result<(File, PathBuf)> {
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, &e))?;
     for n in 0..=MAX_SUFFIX {
@@ -49,7 +50,7 @@ pub fn create_unique(dir: &Path, stem: &str, ext: &str) -> Result<(File, PathBuf
             n => format!("{stem}-{n}.{ext}"),
         };
         let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
+        match keyward_core::private_fs::create_new_private_file(&path) {
             Ok(file) => return Ok((file, path)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(write_error(&path, &e)),
@@ -123,6 +124,30 @@ mod tests {
 
         assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
         assert_eq!(std::fs::read_to_string(&first_path).unwrap(), "one");
+    }
+
+    /// The process's umask, from `/proc/self/status` (Linux).
+    #[cfg(target_os = "linux")]
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_export_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        // Under the usual umask (022) a plain create would be 0644, readable by every user.
+        assert_eq!(
+            umask() & 0o044,
+            0,
+            "this test needs a umask that lets others read"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = create_unique(dir.path(), "keyward-audit-m", "csv").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
     }
 
     #[test]

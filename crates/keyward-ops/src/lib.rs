@@ -17,7 +17,9 @@
 //! | audit export | [`export`] |
 //! | profile credential | [`profiles::save_credential`] |
 //! | clipboard countdown setting | [`settings`] |
+//! | strict arguments (unknown fields named) | [`args::refused`] |
 
+pub mod args;
 pub mod ask_once;
 pub mod capabilities;
 pub mod create;

@@ -87,10 +87,12 @@ impl RevokeReport {
 /// Revokes the keys of `resolved` for `host`'s profile, with `options.concurrency` calls in flight
 /// (open `backend` with [`bulk_http`] so a rate limit pauses every worker). Progress and Stop go
 /// through `host`. Each key revoked now, and each failure, is recorded in the activity log with
-/// `reason`; a key that was already revoked is not (this run did not revoke it). With
-/// `forget_saved`, the saved secret of each revoked key is deleted: an ordinary error is reported
-/// on its key and the next one is tried; after `keychain_unavailable` the keychain is not asked
-/// again and the remaining keys report that error.
+/// `reason` as soon as its outcome is known (not at the end of the run: a process killed part-way
+/// still has an entry for every key it really revoked); a key that was already revoked is not
+/// recorded (this run did not revoke it). With `forget_saved`, the saved secret of each revoked
+/// key is deleted: an ordinary error is reported on its key and the next one is tried; after
+/// `keychain_unavailable` the keychain is not asked again and the remaining keys report that
+/// error.
 pub async fn revoke(
     backend: &dyn KeyBackend,
     host: &dyn Host,
@@ -101,30 +103,52 @@ pub async fn revoke(
 ) -> RevokeReport {
     let kind = backend.capabilities().revoke_kind;
     let started = whole_millis(Utc::now());
-    let on_progress = |last: &RevokeOutcome, progress| host.progress(last, progress);
-    let outcomes = revoke_bulk(
-        backend,
-        &resolved.ids,
-        reason,
-        options,
-        host.cancel(),
-        &on_progress,
-    )
-    .await;
-    let mut results: Vec<KeyRevoked> = outcomes
-        .into_iter()
-        .map(|outcome| KeyRevoked {
-            already_revoked: kind == RevokeKind::Revoke && revoked_before(&outcome, started),
-            outcome,
-            forgotten: None,
-            forget_error: None,
-        })
-        .collect();
-    let entries = records::revoked(host.profile(), backend.kind(), reason, &results, resolved);
-    let activity_error = match entries.is_empty() {
-        true => None,
-        false => host.record(entries).await.err().map(|e| e.to_body()),
+    let judge = |outcome: RevokeOutcome| KeyRevoked {
+        already_revoked: kind == RevokeKind::Revoke && revoked_before(&outcome, started),
+        outcome,
+        forgotten: None,
+        forget_error: None,
     };
+    // Outcomes go to the recorder as they come; it writes while the engine goes on.
+    let (finished, mut to_record) = tokio::sync::mpsc::unbounded_channel::<RevokeOutcome>();
+    let run = async {
+        let finished = finished;
+        let on_progress = |last: &RevokeOutcome, progress| {
+            host.progress(last, progress);
+            let _ = finished.send(last.clone());
+        };
+        revoke_bulk(
+            backend,
+            &resolved.ids,
+            reason,
+            options,
+            host.cancel(),
+            &on_progress,
+        )
+        .await
+        // `finished` drops here, which ends the recorder once it has written the last entry.
+    };
+    let record = async {
+        let mut first_error = None;
+        while let Some(outcome) = to_record.recv().await {
+            let entries = records::revoked(
+                host.profile(),
+                backend.kind(),
+                reason,
+                &[judge(outcome)],
+                resolved,
+            );
+            if entries.is_empty() {
+                continue;
+            }
+            if let Err(error) = host.record(entries).await {
+                first_error.get_or_insert(error.to_body());
+            }
+        }
+        first_error
+    };
+    let (outcomes, activity_error) = futures::join!(run, record);
+    let mut results: Vec<KeyRevoked> = outcomes.into_iter().map(judge).collect();
     if forget_saved {
         forget(host, &mut results).await;
     }

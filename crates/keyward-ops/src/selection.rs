@@ -61,6 +61,21 @@ impl Resolved {
         }
     }
 
+    /// This selection, if it still has the `expected` count the user confirmed; else `conflict`
+    /// and nothing may be revoked (keys began or stopped matching since the preview). `None`:
+    /// no count was confirmed (a script's `keys revoke <filters> --yes` without `--expect`).
+    pub fn expecting(self, expected: Option<usize>) -> Result<Resolved> {
+        match expected {
+            Some(expected) if expected != self.ids.len() => Err(Error::Conflict(format!(
+                "the selection now holds {} {}, not the {expected} confirmed: nothing was revoked; \
+                 look at the keys again before revoking",
+                self.ids.len(),
+                if self.ids.len() == 1 { "key" } else { "keys" },
+            ))),
+            _ => Ok(self),
+        }
+    }
+
     pub fn name_of(&self, id: &str) -> Option<&str> {
         self.keys
             .get(id)
@@ -139,8 +154,20 @@ fn all_pages(query: ListQuery) -> Result<ListQuery> {
 }
 
 /// The ids a selection stands for. A query stands for the keys matching it that are not
-/// revoked yet (revoking those again would change nothing), in the query's order.
-pub async fn resolve(backend: &dyn KeyBackend, selection: Selection) -> Result<Resolved> {
+/// revoked yet (revoking those again would change nothing), in the query's order. With
+/// `expected_count` (the count the user confirmed), a selection that no longer has that count is
+/// refused with `conflict` (see [`Resolved::expecting`]).
+pub async fn resolve(
+    backend: &dyn KeyBackend,
+    selection: Selection,
+    expected_count: Option<usize>,
+) -> Result<Resolved> {
+    resolve_any(backend, selection)
+        .await?
+        .expecting(expected_count)
+}
+
+async fn resolve_any(backend: &dyn KeyBackend, selection: Selection) -> Result<Resolved> {
     match selection {
         Selection::Ids(ids) => Ok(Resolved {
             ids: clean_ids(ids)?,
@@ -304,7 +331,9 @@ mod tests {
             page: 7,
             ..ListQuery::default()
         };
-        let resolved = resolve(&store, Selection::Query(query)).await.unwrap();
+        let resolved = resolve(&store, Selection::Query(query), None)
+            .await
+            .unwrap();
         assert_eq!(
             resolved.ids.len(),
             1204,
@@ -327,7 +356,7 @@ mod tests {
             keys[0].id.clone(),
             keys[1].id.clone(),
         ]);
-        let resolved = resolve(&store, selection).await.unwrap();
+        let resolved = resolve(&store, selection, None).await.unwrap();
         assert_eq!(resolved.ids, [keys[1].id.clone(), keys[0].id.clone()]);
         let bad = resolve(
             &store,
@@ -335,6 +364,7 @@ mod tests {
                 limit: 0,
                 ..ListQuery::default()
             }),
+            None,
         )
         .await
         .unwrap_err();

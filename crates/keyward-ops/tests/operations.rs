@@ -8,7 +8,7 @@ use keyward_core::{
 };
 use keyward_local::{ActivityLog, ActivityQuery, LocalStore, NewActivity};
 use keyward_ops::create::{self, CreateForm};
-use keyward_ops::selection::Resolved;
+use keyward_ops::selection::{self, Resolved, Selection};
 use keyward_ops::{list, revoke, Host, SecretKeeper};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::{HashMap, HashSet};
@@ -434,4 +434,134 @@ async fn a_saved_credential_is_checked_against_the_server_and_a_malformed_one_is
     let local = save("mine", "anything").await.unwrap_err();
     assert_eq!(local.field(), Some("profile"));
     emu.shutdown().await;
+}
+
+fn active(store: &LocalStore) -> usize {
+    store
+        .list_sync(&ListQuery {
+            status: keyward_core::StatusFilter::Active,
+            ..ListQuery::default()
+        })
+        .unwrap()
+        .items
+        .len()
+}
+
+/// The selection as a page or a script sends it: a misspelled filter is refused naming it, so it
+/// never becomes "no filter" (every key).
+#[tokio::test]
+async fn a_misspelled_filter_is_refused_naming_it_and_nothing_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    keys(&store, &["laptop", "desk", "ci"]);
+    let sent = r#"{"query": {"serch": "laptop"}}"#;
+    let error = serde_json::from_str::<Selection>(sent)
+        .map_err(|e| keyward_ops::args::refused("selection", &e))
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidInput);
+    assert_eq!(error.field(), Some("serch"));
+    assert_eq!(active(&store), 3, "nothing was revoked");
+}
+
+/// The preview counted 2 keys; a third began matching before the revoke: `conflict`, nothing
+/// revoked, nothing recorded. With the new count confirmed, all three go.
+#[tokio::test]
+async fn a_query_whose_count_changed_since_the_preview_revokes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    keys(&store, &["ci-a", "ci-b", "laptop"]);
+    let query = ListQuery {
+        search: Some("ci".into()),
+        ..ListQuery::default()
+    };
+    let shown = selection::preview(&store, Selection::Query(query.clone()), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(shown.count, 2);
+    keys(&store, &["ci-c"]);
+    let error = selection::resolve(&store, Selection::Query(query.clone()), Some(shown.count))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Conflict, "{error}");
+    assert_eq!(active(&store), 4, "nothing was revoked");
+
+    let host = TestHost::new(dir.path(), FakeKeychain::default());
+    let resolved = selection::resolve(&store, Selection::Query(query), Some(3))
+        .await
+        .unwrap();
+    let report = revoke::revoke(
+        &store,
+        &host,
+        &resolved,
+        None,
+        false,
+        &BulkOptions::default(),
+    )
+    .await;
+    assert_eq!(report.revoked, 3);
+    assert_eq!(active(&store), 1);
+    // The CLI's filter revoke checks its `--expect` the same way.
+    let gone = Resolved::of_keys(Vec::new())
+        .expecting(Some(3))
+        .unwrap_err();
+    assert_eq!(gone.code(), ErrorCode::Conflict);
+    assert!(Resolved::of_keys(Vec::new()).expecting(None).is_ok());
+}
+
+/// A host that counts its `record` calls and what the activity log held when each one came.
+struct CountingHost {
+    inner: TestHost,
+    calls: Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl Host for CountingHost {
+    fn profile(&self) -> &str {
+        self.inner.profile()
+    }
+    async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
+        let before = self.inner.actions().len();
+        self.calls.lock().unwrap().push(before + entries.len());
+        self.inner.record(entries).await
+    }
+    fn secrets(&self) -> &dyn SecretKeeper {
+        self.inner.secrets()
+    }
+    fn cancel(&self) -> &CancelFlag {
+        self.inner.cancel()
+    }
+}
+
+/// Each key's entry is written as its outcome is known, one at a time, not all at the end: a run
+/// killed part-way has recorded every key it finished (the CLI's revoke_kill test kills one).
+#[tokio::test]
+async fn each_revoke_is_recorded_as_its_outcome_is_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let ids = keys(&store, &["a", "b", "c", "d"]);
+    store.revoke_sync(&ids[1], None).unwrap();
+    let host = CountingHost {
+        inner: TestHost::new(dir.path(), FakeKeychain::default()),
+        calls: Mutex::new(Vec::new()),
+    };
+    let options = BulkOptions {
+        concurrency: 1,
+        ..BulkOptions::default()
+    };
+    let report = revoke::revoke(
+        &store,
+        &host,
+        &Resolved::of_ids(ids.clone(), "ids").unwrap(),
+        Some("rotated"),
+        false,
+        &options,
+    )
+    .await;
+    assert_eq!((report.revoked, report.already_revoked), (4, 1));
+    assert_eq!(
+        *host.calls.lock().unwrap(),
+        [1, 2, 3],
+        "one write per key revoked now, none for the one already revoked"
+    );
+    assert!(report.activity_error.is_none());
 }

@@ -1,7 +1,7 @@
 //! The "Audit log" view: what was created and revoked, searched and paged, and exported to the
 //! Downloads folder.
 
-use super::blocking;
+use super::{argument, blocking};
 use crate::state::AppState;
 use keyward_core::Result;
 use keyward_local::{ActivityPage, ActivityQuery, ExportFormat};
@@ -11,7 +11,11 @@ use tauri::State;
 
 /// A page of the activity log, newest first.
 #[tauri::command]
-pub async fn audit_log(state: State<'_, AppState>, query: ActivityQuery) -> Result<ActivityPage> {
+pub async fn audit_log(
+    state: State<'_, AppState>,
+    query: serde_json::Value,
+) -> Result<ActivityPage> {
+    let query: ActivityQuery = argument("query", query)?;
     let log = state.activity().await?;
     blocking(move || log.list(&query)).await
 }

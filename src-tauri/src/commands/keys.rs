@@ -2,7 +2,7 @@
 //! (preview, run with progress, cancel), verify, copy a key id. Each maps the webview's arguments
 //! to a `keyward_ops` operation and its answer back; the rules are there.
 
-use super::{host, non_blank, AppInfo};
+use super::{argument, host, non_blank, AppInfo};
 use crate::host::AppHost;
 use crate::state::{AppState, Session, NEW_SECRET_TTL};
 use keyward_core::{
@@ -33,7 +33,8 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
 /// A page of keys, each with its saved-in-keychain mark (one call per page: the marks come from
 /// the saved-secret index, joined in Rust).
 #[tauri::command]
-pub async fn list_keys(state: State<'_, AppState>, query: ListQuery) -> Result<MarkedPage> {
+pub async fn list_keys(state: State<'_, AppState>, query: serde_json::Value) -> Result<MarkedPage> {
+    let query: ListQuery = argument("query", query)?;
     let session = state.session().await?;
     let host = host(&state, &session);
     keyward_ops::list::list(session.backend()?.as_ref(), &host, query).await
@@ -144,9 +145,10 @@ impl Serialize for CreatedKeyResponse {
 pub async fn create_key(
     app: AppHandle,
     state: State<'_, AppState>,
-    request: CreateKeyRequest,
+    request: serde_json::Value,
     save_to_keychain: Option<bool>,
 ) -> Result<CreatedKeyResponse> {
+    let request: CreateKeyRequest = argument("request", request)?;
     let session = state.session().await?;
     let response =
         create_body(&state, &session, request, save_to_keychain.unwrap_or(false)).await?;
@@ -198,8 +200,9 @@ async fn create_body(
 #[tauri::command]
 pub async fn revoke_preview(
     state: State<'_, AppState>,
-    selection: Selection,
+    selection: serde_json::Value,
 ) -> Result<RevokePreview> {
+    let selection: Selection = argument("selection", selection)?;
     let session = state.session().await?;
     selection::preview(session.backend()?.as_ref(), selection, chrono::Utc::now()).await
 }
@@ -235,18 +238,22 @@ struct RevokeProgress<'a> {
 
 /// Revokes the selected keys (`{"ids": [..]}` or every key matching `{"query": ..}`), a few at
 /// a time, emitting `revoke-progress` after each; `cancel_revoke(job)` stops it, leaving keys
-/// not started untouched. The rules (activity entries, rate limits, forgetting saved secrets)
-/// are `keyward_ops::revoke`'s.
+/// not started untouched. `expected_count` is the count the dialog showed and the user confirmed:
+/// a selection that no longer has it is refused with `conflict`, nothing revoked. The rules
+/// (activity entries, rate limits, forgetting saved secrets) are `keyward_ops::revoke`'s.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub async fn revoke_keys(
     app: AppHandle,
     state: State<'_, AppState>,
-    selection: Selection,
+    selection: serde_json::Value,
+    expected_count: Option<usize>,
     reason: Option<String>,
     forget_saved: Option<bool>,
     job: u64,
     names: Option<HashMap<String, String>>,
 ) -> Result<RevokeResponse> {
+    let selection: Selection = argument("selection", selection)?;
     // Registered first, so Stop works while a query selection is still being listed.
     let running = state.revoke_jobs.start(job)?;
     let session = state.session().await?;
@@ -272,6 +279,7 @@ pub async fn revoke_keys(
         &session,
         &host,
         selection,
+        expected_count,
         reason,
         forget_saved.unwrap_or(false),
         names.unwrap_or_default(),
@@ -284,13 +292,22 @@ async fn revoke_body(
     session: &Session,
     host: &AppHost<'_>,
     selection: Selection,
+    expected_count: Option<usize>,
     reason: Option<String>,
     forget_saved: bool,
     names: HashMap<String, String>,
 ) -> Result<RevokeResponse> {
+    // The window always shows a count before a revoke by filter; a call without one (a page
+    // script, an old UI) does not get to revoke whatever the filter matches by then.
+    if matches!(selection, Selection::Query(_)) && expected_count.is_none() {
+        return Err(Error::invalid(
+            "expected_count",
+            "a revoke by filter must carry the number of keys that was confirmed",
+        ));
+    }
     let backend = session.bulk_backend()?;
     let reason = non_blank(reason);
-    let resolved = selection::resolve(backend.as_ref(), selection)
+    let resolved = selection::resolve(backend.as_ref(), selection, expected_count)
         .await?
         .with_shown_names(names);
     let options = revoke::bulk_options(
@@ -540,6 +557,7 @@ mod same_as_the_cli {
             &session,
             &host,
             Selection::Ids(vec![ids[0].clone()]),
+            None,
             Some("first".into()),
             false,
             HashMap::new(),
@@ -551,6 +569,7 @@ mod same_as_the_cli {
             &session,
             &host,
             Selection::Ids(ids.clone()),
+            None,
             Some("second".into()),
             false,
             HashMap::new(),
@@ -616,6 +635,7 @@ mod same_as_the_cli {
             &session,
             &host,
             Selection::Query(query),
+            Some(25),
             None,
             false,
             HashMap::new(),
@@ -635,5 +655,132 @@ mod same_as_the_cli {
         );
         assert_eq!(actions(&activity).len(), 25);
         emu.shutdown().await;
+    }
+
+    fn local_session(dir: &std::path::Path, names: &[&str]) -> (Session, Vec<String>) {
+        let data = dir.join("data");
+        let store = LocalStore::open(&data).unwrap();
+        let ids = names
+            .iter()
+            .map(|name| {
+                store
+                    .create_sync(NewKey::named(
+                        *name,
+                        Expiration::Preset(ExpiryPreset::OneMonth),
+                    ))
+                    .unwrap()
+                    .key
+                    .id
+            })
+            .collect();
+        drop(store);
+        let session = session_of(
+            &format!("default_profile = \"mine\"\n[profiles.mine]\nbackend = \"local\"\ndata_dir = {data:?}\n"),
+            dir,
+            &keyward_profiles::EnvOnly,
+        );
+        (session, ids)
+    }
+
+    fn active_count(session: &Session) -> usize {
+        let runtime = tokio::runtime::Handle::current();
+        let backend = session.backend().unwrap();
+        let query = ListQuery {
+            status: keyward_core::StatusFilter::Active,
+            ..ListQuery::default()
+        };
+        tokio::task::block_in_place(|| runtime.block_on(backend.list(&query)))
+            .unwrap()
+            .items
+            .len()
+    }
+
+    /// Like `a_misspelled_filter_is_refused_naming_it_and_nothing_is_revoked` in the operations'
+    /// tests, with the selection as the page sends it (JSON through `argument`).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_misspelled_filter_is_refused_naming_it_and_nothing_is_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (session, _ids) = local_session(dir.path(), &["laptop", "desk", "ci"]);
+        let sent = serde_json::json!({"query": {"serch": "laptop"}});
+        let error = argument::<Selection>("selection", sent).unwrap_err();
+        assert_eq!(error.code(), keyward_core::ErrorCode::InvalidInput);
+        assert_eq!(error.field(), Some("serch"));
+        let list = argument::<ListQuery>("query", serde_json::json!({"serch": "laptop"}));
+        assert_eq!(list.unwrap_err().field(), Some("serch"));
+        assert_eq!(active_count(&session), 3, "nothing was revoked");
+    }
+
+    /// A query that matched 2 keys in the dialog's preview and 3 when the revoke runs: refused
+    /// with `conflict`, nothing revoked, nothing recorded; without a count at all, refused too.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_revoke_by_filter_whose_count_changed_since_the_preview_revokes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (session, _ids) = local_session(dir.path(), &["ci-a", "ci-b", "laptop"]);
+        let query = ListQuery {
+            search: Some("ci".into()),
+            ..ListQuery::default()
+        };
+        let backend = session.backend().unwrap();
+        let shown = selection::preview(
+            backend.as_ref(),
+            Selection::Query(query.clone()),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(shown.count, 2);
+        backend
+            .create(NewKey::named(
+                "ci-c",
+                Expiration::Preset(ExpiryPreset::OneMonth),
+            ))
+            .await
+            .unwrap();
+        let activity = ActivityCell::in_dir(dir.path());
+        let keychain = Keychain::new();
+        let host = AppHost::new(session.name(), &activity, &keychain);
+        let error = revoke_body(
+            &session,
+            &host,
+            Selection::Query(query.clone()),
+            Some(shown.count),
+            None,
+            false,
+            HashMap::new(),
+        )
+        .await
+        .err()
+        .expect("refused");
+        assert_eq!(error.code(), keyward_core::ErrorCode::Conflict, "{error}");
+        assert!(error.to_string().contains("not the 2 confirmed"), "{error}");
+        let unconfirmed = revoke_body(
+            &session,
+            &host,
+            Selection::Query(query.clone()),
+            None,
+            None,
+            false,
+            HashMap::new(),
+        )
+        .await
+        .err()
+        .expect("refused");
+        assert_eq!(unconfirmed.field(), Some("expected_count"));
+        assert_eq!(active_count(&session), 4, "nothing was revoked");
+        assert!(actions(&activity).is_empty(), "nothing was recorded");
+
+        let confirmed = revoke_body(
+            &session,
+            &host,
+            Selection::Query(query),
+            Some(3),
+            None,
+            false,
+            HashMap::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(confirmed.revoked, 3);
+        assert_eq!(active_count(&session), 1);
     }
 }

@@ -67,6 +67,17 @@ fn host<'a>(state: &'a AppState, session: &'a Session) -> AppHost<'a> {
     AppHost::new(session.name(), &state.activity, &state.keychain)
 }
 
+/// An argument the webview sent, read strictly: an unknown field (a misspelled filter) is
+/// refused as `invalid_input` naming it, never ignored. Commands take their struct arguments as
+/// JSON and read them here, because Tauri's own decoding answers with a bare string the UI cannot
+/// place next to a field.
+fn argument<T: serde::de::DeserializeOwned>(
+    name: &str,
+    value: serde_json::Value,
+) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|e| keyward_ops::args::refused(name, &e))
+}
+
 fn non_blank(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }

@@ -101,7 +101,7 @@ pub struct SavedProfile {
 #[tauri::command]
 pub async fn save_profile(
     state: State<'_, AppState>,
-    spec: ProfileSpec,
+    spec: serde_json::Value,
     replace: bool,
     credential: Option<String>,
 ) -> Result<SavedProfile> {
@@ -113,6 +113,7 @@ pub async fn save_profile(
             secret
         })
         .filter(|c| !c.expose_secret().is_empty());
+    let spec: ProfileSpec = super::argument("spec", spec)?;
     let name = spec.name.clone();
     let keychain = state.keychain.clone();
     let (paths, profile, credential_dropped) = blocking(move || {

@@ -1,6 +1,6 @@
 //! App settings: the clipboard countdown, kept in the config file as `clipboard_clear_seconds`.
 
-use super::blocking;
+use super::{argument, blocking};
 use crate::state::AppState;
 use keyward_core::Result;
 use keyward_profiles::{set_clipboard_clear_seconds, Paths};
@@ -27,7 +27,11 @@ pub async fn get_settings(state: State<'_, AppState>) -> Result<Settings> {
 /// Writes the settings to the config file (atomically, keeping comments; a bad value is refused
 /// naming its field) and applies them to the next copy.
 #[tauri::command]
-pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<Settings> {
+pub async fn save_settings(
+    state: State<'_, AppState>,
+    settings: serde_json::Value,
+) -> Result<Settings> {
+    let settings: Settings = argument("settings", settings)?;
     let secs = settings.clipboard_clear_seconds;
     let config = blocking(move || set_clipboard_clear_seconds(&Paths::from_env()?, secs)).await?;
     let clear_after = config

@@ -187,8 +187,11 @@ fn write_file(
     temp_name.push(name);
     temp_name.push(format!(".{}.tmp", std::process::id()));
     let temp = path.with_file_name(temp_name);
+    // Owner-only (the log names keys, owners and reasons), and never a file someone left or
+    // linked at the temporary name: a leftover of an earlier run is removed, then created anew.
+    let _ = std::fs::remove_file(&temp);
     let result = (|| {
-        let mut file = std::fs::File::create(&temp).map_err(cannot)?;
+        let mut file = keyward_core::private_fs::create_new_private_file(&temp).map_err(cannot)?;
         let count = log.export(search, format, &mut file)?;
         file.sync_all().map_err(cannot)?;
         drop(file);

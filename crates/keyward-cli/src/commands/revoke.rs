@@ -38,6 +38,7 @@ enum Target {
 
 pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
     let concurrency = concurrency(args.concurrency.as_deref())?;
+    let expected = expected_count(args.expect.as_deref())?;
     let target = target(&args)?;
     // A rate limit pauses every worker: the HTTP layer hands it to the engine.
     let http = revoke::bulk_http(super::http_options()?);
@@ -46,7 +47,7 @@ pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
     let runtime = super::runtime()?;
 
     let resolved = match target {
-        Target::Ids(ids) => Resolved::of_ids(ids, "id")?,
+        Target::Ids(ids) => Resolved::of_ids(ids, "id")?.expecting(expected)?,
         Target::Filter(query) => {
             let keys = runtime.block_on(matching(backend.as_ref(), &query))?;
             if !args.yes && !keys.is_empty() {
@@ -64,7 +65,7 @@ pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
                     ),
                 ));
             }
-            Resolved::of_keys(keys)
+            Resolved::of_keys(keys).expecting(expected)?
         }
     };
 
@@ -147,6 +148,17 @@ fn target(args: &RevokeArgs) -> Result<Target> {
         // Checked and each once (revoking a key twice at once would only race with itself).
         (false, false) => Ok(Target::Ids(args.ids.clone())),
     }
+}
+
+/// `--expect N`: the count the user saw, which the selection must still have.
+fn expected_count(text: Option<&str>) -> Result<Option<usize>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    text.trim()
+        .parse::<usize>()
+        .map(Some)
+        .map_err(|_| Error::invalid("expect", "must be a whole number of keys"))
 }
 
 fn concurrency(text: Option<&str>) -> Result<usize> {
