@@ -21,7 +21,8 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
-fn app_binary() -> PathBuf {
+/// The built app binary (`APP_BINARY`, or target/debug/keyward-app).
+pub fn app_binary() -> PathBuf {
     let path = std::env::var_os("APP_BINARY")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("debug/keyward-app"));

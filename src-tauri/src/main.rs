@@ -4,6 +4,7 @@
 
 mod commands;
 mod host;
+mod instance;
 mod jobs;
 mod notifier;
 mod signin;
@@ -16,11 +17,20 @@ use tauri::{Emitter, Manager, RunEvent, WindowEvent};
 const CLIPBOARD_EVENT: &str = "clipboard";
 
 fn main() {
-    let app = tauri::Builder::default()
+    let guard = one_app_per_data_dir();
+    let mut builder = tauri::Builder::default();
+    if let Some(guard) = guard {
+        builder = builder.manage(guard);
+    }
+    let app = builder
         // Start opening the profile before the window exists: the UI's first call waits for it.
         .manage(AppState::start())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
+            if let Some(guard) = app.try_state::<instance::Guard>() {
+                let handle = app.handle().clone();
+                guard.on_second_launch(move || show_main_window(&handle));
+            }
             forward_clipboard_state(app.handle().clone());
             notifier::start(app.handle().clone());
             Ok(())
@@ -77,6 +87,44 @@ fn main() {
             let _ = app.state::<AppState>().clipboard.on_quit();
         }
     });
+}
+
+/// Claims the data dir for this process, or, when another Keyward app already runs on it, asks
+/// that one to show its window and exits before opening anything (see `instance`). Without a
+/// data dir to lock (no home, an unwritable folder) the app runs unguarded and shows the error
+/// on opening its profile, as before.
+fn one_app_per_data_dir() -> Option<instance::Guard> {
+    let data_dir = keyward_profiles::Paths::from_env().ok()?.data_dir;
+    match instance::claim(&data_dir) {
+        Ok(instance::Claim::First(guard)) => Some(guard),
+        Ok(instance::Claim::Second { shown }) => {
+            eprintln!(
+                "keyward: Keyward is already running on {}{}; this launch exits",
+                data_dir.display(),
+                if shown {
+                    " (its window was brought forward)"
+                } else {
+                    ""
+                }
+            );
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!(
+                "keyward: cannot take the app lock in {}: {e}; running without the single-instance guard",
+                data_dir.display()
+            );
+            None
+        }
+    }
+}
+
+fn show_main_window(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
 }
 
 /// Pushes every change of the clipboard countdown to the main window as a `clipboard` event.

@@ -5,6 +5,13 @@
 //! The window shows a remote page, so it gets nothing of ours: no capability names it
 //! (capabilities/main.json grants the "main" window only), so it cannot call a single command.
 //! After sign-in, the browser's copy of the cookies is deleted; the keychain keeps the one copy.
+//!
+//! The window stays on the profile's origin: any navigation elsewhere (a link, a redirect, a
+//! script setting `location`) is refused and no new window opens from it, so the session it
+//! builds can only come from the server the profile names, and its title says which one.
+//! PropelAuth's hosted login posts to its own origin (so does the emulator's,
+//! crates/keyward-emulators/src/propelauth/login.rs); a social or SSO login that needs a third
+//! origin is refused here, and its session can be pasted into the credential field instead.
 
 use keyward_core::{Error, ListQuery, Result};
 use keyward_profiles::{BackendSettings, Paths, Profile, PropelAuthApiKind};
@@ -12,7 +19,7 @@ use keyward_remote::HttpOptions;
 use keyward_vault::Keychain;
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
-use tauri::webview::Cookie;
+use tauri::webview::{Cookie, NewWindowResponse};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use zeroize::Zeroizing;
 
@@ -53,8 +60,21 @@ pub async fn sign_in(
             "a sign-in window is already open: finish or close it first".into(),
         ));
     }
+    let allowed = vec![site.clone()];
+    let origin = site.origin().ascii_serialization();
     WebviewWindowBuilder::new(app, SIGN_IN_WINDOW, WebviewUrl::External(login))
-        .title(format!("Sign in · {} · Keyward", profile.name))
+        .title(sign_in_title(&site))
+        .on_navigation(move |url| {
+            let allowed_here = navigation_allowed(&allowed, url);
+            if !allowed_here {
+                eprintln!(
+                    "keyward: the sign-in window stays on {origin}: refused a navigation to {}",
+                    url.origin().ascii_serialization()
+                );
+            }
+            allowed_here
+        })
+        .on_new_window(|_, _| NewWindowResponse::Deny)
         .inner_size(480.0, 640.0)
         .center()
         .build()
@@ -74,6 +94,19 @@ pub async fn sign_in(
     // Stored bound to the profile's origin, as every saved credential is (keyward_profiles).
     let sealed = profile.sealed_credential(&session?)?;
     keychain.save_credential(&profile.name, &sealed).await
+}
+
+/// Whether a window limited to the origins of `allowed` may go to `url`: only to a page of one
+/// of them (same scheme, host and port). Opaque origins (`about:`, `data:`, `blob:`, `file:`)
+/// match nothing.
+pub fn navigation_allowed(allowed: &[Url], url: &Url) -> bool {
+    let origin = url.origin();
+    origin.is_tuple() && allowed.iter().any(|a| a.origin() == origin)
+}
+
+/// The sign-in window's title names the origin the user is typing their password into.
+pub fn sign_in_title(site: &Url) -> String {
+    format!("Sign in — {}", site.origin().ascii_serialization())
 }
 
 /// Polls the window's cookies for the site; each new set is tried against the frontend API.
@@ -176,5 +209,38 @@ mod tests {
             "propelauth_session=abc; zeta=2"
         );
         assert!(cookie_header(&[]).is_empty());
+    }
+
+    #[test]
+    fn navigation_stays_on_the_allowed_origins() {
+        let site = Url::parse("https://auth.example.com/").unwrap();
+        let allowed = [site];
+        let may_go = |to: &str| navigation_allowed(&allowed, &Url::parse(to).unwrap());
+        assert!(may_go("https://auth.example.com/login"));
+        assert!(may_go("https://auth.example.com:443/account?next=/x#top"));
+        for elsewhere in [
+            "http://auth.example.com/login",
+            "https://auth.example.com:8443/login",
+            "https://evil.example.com/login",
+            "https://auth.example.com.evil.test/login",
+            "about:blank",
+            "data:text/html,<h1>hi</h1>",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+        ] {
+            assert!(!may_go(elsewhere), "{elsewhere} was allowed");
+        }
+        assert!(!navigation_allowed(
+            &[],
+            &Url::parse("https://auth.example.com/").unwrap()
+        ));
+    }
+
+    #[test]
+    fn the_title_names_the_origin() {
+        let site = Url::parse("https://auth.example.com/some/path/").unwrap();
+        assert_eq!(sign_in_title(&site), "Sign in — https://auth.example.com");
+        let local = Url::parse("http://127.0.0.1:4321").unwrap();
+        assert_eq!(sign_in_title(&local), "Sign in — http://127.0.0.1:4321");
     }
 }
