@@ -288,6 +288,8 @@ fn spec_of(profile: &Profile) -> ProfileSpec {
         } => {
             spec.url = Some(url.clone());
             spec.api_path = (*api_path == ClerkApiPath::V1).then(|| "/v1/api_keys".to_owned());
+            // User mode is not the default, so an edit must keep it.
+            spec.api = (*api_path == ClerkApiPath::Frontend).then(|| "frontend".to_owned());
             spec.subject = subject.as_ref().map(ToString::to_string);
         }
         BackendSettings::FreeSewing { url, auth } => {
