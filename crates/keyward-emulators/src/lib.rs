@@ -17,7 +17,9 @@
 //!
 //! Every emulator also serves admin routes under `/__emulator/` (no auth, exempt from faults):
 //! `GET info`, `GET|PUT faults`, `POST seed`, `GET stats`, `POST stats/reset`, `POST clock`, and
-//! FreeSewing's behaviour switches `GET|PUT freesewing`.
+//! FreeSewing's behaviour switches `GET|PUT freesewing`. The Clerk flavor also serves Clerk's
+//! Frontend API (sign-in page, session tokens, the user's keys: docs/backends/clerk-frontend.md),
+//! with its session-token lifetime at `GET|PUT clerk-frontend`.
 //! See the crate's README for their bodies and for every deliberate deviation from the contracts.
 
 // Handlers bail out early with a finished HTTP response (`Result<_, Response>` and `?`); the

@@ -125,7 +125,8 @@ pub struct ProfileSummary {
     pub default: bool,
     /// The default owner of new keys and listings, e.g. `user:user_2x…`.
     pub subject: Option<String>,
-    /// Which API or credential kind: `backend`/`frontend` (PropelAuth), `key`/`jwt` (FreeSewing).
+    /// Which API or credential kind: `backend`/`frontend` (PropelAuth), `frontend` (Clerk's user
+    /// mode; none for its Backend API), `key`/`jwt` (FreeSewing).
     pub mode: Option<&'static str>,
     /// Whether the profile needs a credential at all (remote backends do).
     pub needs_credential: bool,

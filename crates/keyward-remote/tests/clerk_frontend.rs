@@ -370,3 +370,88 @@ async fn a_damaged_create_answer_never_loses_the_secret() {
     let unreadable = f.clerk.create(new_key("not json")).await.unwrap_err();
     assert!(unreadable.to_string().contains("may have been created"));
 }
+
+/// A hostile Frontend API: a session and a token as Clerk gives them, then key routes that either
+/// echo the request's credentials (cookie and bearer) in an error body or redirect elsewhere.
+fn hostile_fapi(jwt: &'static str, keys: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let (status, extra, body) = if head.starts_with("GET /v1/client ") {
+                let client = serde_json::json!({"response": {"last_active_session_id": "sess_1"}});
+                ("200 OK", String::new(), client.to_string())
+            } else if head.contains("/tokens") {
+                (
+                    "200 OK",
+                    String::new(),
+                    serde_json::json!({ "jwt": jwt }).to_string(),
+                )
+            } else if keys == "redirect" {
+                let to = "Location: https://elsewhere.example/api_keys\r\n".to_owned();
+                ("302 Found", to, String::new())
+            } else {
+                let echo = serde_json::json!({"errors": [{"code": "bad_request", "message": "Bad Request",
+                    "long_message": format!("you sent {head}"), "meta": {}}]});
+                ("400 Bad Request", String::new(), echo.to_string())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base_url
+}
+
+#[tokio::test]
+async fn the_session_never_reaches_an_error_and_a_redirect_is_not_followed() {
+    use base64::Engine;
+    let claims = r#"{"sub":"user_aaaaaaaaaaaaaaaaaaaaaaaaaaa","sid":"sess_1","iat":1,"exp":61}"#;
+    let jwt: &'static str = Box::leak(
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.Zq8vW3nR5tY1uI9oP2aS4dF6gH7jK0lX",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims)
+        )
+        .into_boxed_str(),
+    );
+    let client_token = "client_Zq8vW3nR5tY1uI9oP2aS4dF6gH7jK0lXc0ok1e";
+    for keys in ["echo", "redirect"] {
+        let clerk = ClerkFrontendBackend::new(ClerkFrontendConfig {
+            base_url: hostile_fapi(jwt, keys),
+            client_token: SecretString::from(client_token),
+            default_subject: None,
+            http: fast_http(),
+        })
+        .unwrap();
+        let error = clerk.list(&ListQuery::default()).await.unwrap_err();
+        let shown = format!("{error} | {error:?}");
+        for secret in [client_token, jwt] {
+            assert!(!shown.contains(secret), "{keys}: {shown}");
+            assert!(
+                !shown.contains(&secret[secret.len() - 20..]),
+                "{keys}: {shown}"
+            );
+        }
+        if keys == "redirect" {
+            assert!(shown.contains("elsewhere.example"), "{shown}");
+        } else {
+            assert!(
+                shown.contains("you sent GET /api_keys"),
+                "the echo is shown, scrubbed: {shown}"
+            );
+        }
+    }
+}
