@@ -130,7 +130,10 @@ impl AppSession {
         let below = descendants(driver.0.id());
         client.close().await.ok();
         drop(driver);
-        let running = |pid: &&u32| Path::new(&format!("/proc/{pid}")).exists();
+        // A zombie (exited, not yet reaped by whoever adopted it) holds nothing: it counts as gone.
+        let running = |pid: &&u32| {
+            stat_fields(**pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
+        };
         let deadline = Instant::now() + Duration::from_secs(3);
         while below.iter().any(|pid| running(&pid)) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -138,6 +141,16 @@ impl AppSession {
         for pid in below.iter().filter(running) {
             // SAFETY: signals a process this session started, by its pid.
             unsafe { libc::kill(*pid as i32, libc::SIGTERM) };
+        }
+        // Gone before this returns: the app holds its data dir's lock while it runs, so a next
+        // launch on the same data dir would otherwise find it taken and exit.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while below.iter().any(|pid| running(&pid)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for pid in below.iter().filter(running) {
+            // SAFETY: as above; one that ignored SIGTERM.
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
         }
     }
 }
