@@ -328,6 +328,14 @@ async fn api_keys_follow_the_frontend_api_rules() {
     )
     .await;
     assert_eq!(scoped.status, 400);
+    let unknown = send(
+        h.http
+            .patch(keys("/ak_00000000000000000000000000000000"))
+            .bearer_auth(&jwt)
+            .json(&json!({"description": "x"})),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
 
     // Revoke with a reason; an unknown id is 404, a malformed one 400.
     let revoked = send(
