@@ -142,6 +142,11 @@ impl ClerkFrontend {
         (client_token, session_id)
     }
 
+    /// A signed-in client's token, without going through the form.
+    pub(crate) fn new_client_token(&self) -> String {
+        self.sign_in().0
+    }
+
     /// A session token: a JWT whose claims say who and until when. The signature is random; the
     /// emulator knows its own tokens.
     fn mint(&self, session_id: &str) -> String {

@@ -207,6 +207,15 @@ impl Emulator {
             .map(|fapi| fapi.sign_in_details())
     }
 
+    /// A fresh `__client` token of the seeded Clerk user, signed in as the sign-in page would
+    /// (the value a user-mode profile takes as its credential). `None` for other flavors.
+    pub fn clerk_client_token(&self) -> Option<String> {
+        self.shared
+            .clerk_frontend
+            .as_ref()
+            .map(|fapi| fapi.new_client_token())
+    }
+
     /// Sets how long the Clerk Frontend API's session tokens live (default 60 s, at least 1 s);
     /// does nothing on other flavors.
     pub fn set_clerk_token_lifetime(&self, lifetime: Duration) {

@@ -110,6 +110,15 @@ async fn the_sign_in_page_checks_the_seeded_account() {
     .await;
     assert_eq!(wrong.status, 422);
     assert!(wrong.headers.get("set-cookie").is_none());
+    // A client signed in without the form has a session too.
+    let token = h.emulator.clerk_client_token().unwrap();
+    let client = send(
+        h.http
+            .get(h.url("/v1/client"))
+            .header("cookie", format!("__client={token}")),
+    )
+    .await;
+    assert!(client.json()["response"]["last_active_session_id"].is_string());
     // No cookie, or an unknown one: no client.
     let none = send(h.http.get(h.url("/v1/client"))).await;
     assert_eq!(none.json()["response"], Value::Null);
