@@ -9,7 +9,6 @@ use keyward_local::ActivityLog;
 use keyward_ops::settings::{clear_after_env, CLEAR_AFTER_ENV};
 use keyward_ops::AskOnce;
 use keyward_profiles::{Config, CredentialStore, Paths, Profile, ProfileSummary};
-use keyward_remote::HttpOptions;
 use keyward_vault::{Keychain, SafeClipboard, SavedSecretIndex, DEFAULT_CLEAR_AFTER};
 use secrecy::SecretString;
 use std::path::PathBuf;
@@ -47,23 +46,37 @@ impl Session {
         Ok(Session::of_profile(profile, summary, &paths, keychain))
     }
 
-    /// Opens `profile` twice over one keychain question: for the window and for bulk revokes.
-    /// Blocking.
+    /// Opens `profile` twice over one keychain question: for the window and for bulk revokes,
+    /// with `KEYWARD_HTTP_TIMEOUT_MS` as the CLI reads it (a bad value is the backend error,
+    /// naming the variable). Blocking.
     pub fn of_profile(
         profile: &Profile,
         summary: ProfileSummary,
         paths: &Paths,
         credentials: &dyn CredentialStore,
     ) -> Session {
+        let http = keyward_ops::settings::http_options();
+        Session::of_profile_with(profile, summary, paths, credentials, http)
+    }
+
+    /// [`Session::of_profile`] with the HTTP options (or why there are none) given.
+    pub fn of_profile_with(
+        profile: &Profile,
+        summary: ProfileSummary,
+        paths: &Paths,
+        credentials: &dyn CredentialStore,
+        http: Result<keyward_remote::HttpOptions>,
+    ) -> Session {
         let once = AskOnce::new(credentials);
-        let backend = profile.open_backend(paths, &once);
-        let bulk = match profile.needs_credential() {
-            true => profile.open_backend_with(
-                paths,
-                &once,
-                keyward_ops::revoke::bulk_http(HttpOptions::default()),
-            ),
-            false => backend.clone(),
+        let backend = http
+            .clone()
+            .and_then(|http| profile.open_backend_with(paths, &once, http));
+        let bulk = match (profile.needs_credential(), http) {
+            (true, Ok(http)) => {
+                profile.open_backend_with(paths, &once, keyward_ops::revoke::bulk_http(http))
+            }
+            (true, Err(error)) => Err(error),
+            (false, _) => backend.clone(),
         };
         Session {
             profile: summary,

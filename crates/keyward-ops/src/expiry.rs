@@ -76,14 +76,16 @@ pub fn expires_within(key: &ApiKey, days: u32, now: DateTime<Utc>) -> bool {
 }
 
 /// Opens every profile of `config`, one after another, taking `reuse`'s backend for a profile
-/// when it offers one (the active session's, say) instead of opening it again. Blocking.
+/// when it offers one (the active session's, say) instead of opening it again; others get the
+/// HTTP options of `KEYWARD_HTTP_TIMEOUT_MS` ([`crate::settings::http_options`]), and a bad value
+/// is each such profile's error. Blocking.
 pub fn open_profiles(
     config: &Config,
     paths: &Paths,
     store: &dyn CredentialStore,
     reuse: &dyn Fn(&Profile) -> Option<Arc<dyn KeyBackend>>,
 ) -> Vec<ProfileBackend> {
-    open_profiles_with(config, paths, store, HttpOptions::default(), reuse)
+    open_each(config, paths, store, crate::settings::http_options(), reuse)
 }
 
 /// [`open_profiles`] with these HTTP options for remote profiles (the CLI's
@@ -95,6 +97,16 @@ pub fn open_profiles_with(
     http: HttpOptions,
     reuse: &dyn Fn(&Profile) -> Option<Arc<dyn KeyBackend>>,
 ) -> Vec<ProfileBackend> {
+    open_each(config, paths, store, Ok(http), reuse)
+}
+
+fn open_each(
+    config: &Config,
+    paths: &Paths,
+    store: &dyn CredentialStore,
+    http: Result<HttpOptions>,
+    reuse: &dyn Fn(&Profile) -> Option<Arc<dyn KeyBackend>>,
+) -> Vec<ProfileBackend> {
     config
         .profiles
         .values()
@@ -103,7 +115,9 @@ pub fn open_profiles_with(
             backend_kind: profile.kind().as_str(),
             backend: match reuse(profile) {
                 Some(backend) => Ok(backend),
-                None => profile.open_backend_with(paths, store, http.clone()),
+                None => http
+                    .clone()
+                    .and_then(|http| profile.open_backend_with(paths, store, http)),
             },
         })
         .collect()

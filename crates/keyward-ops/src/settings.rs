@@ -1,8 +1,45 @@
 //! The clipboard countdown as the user sets it: `--clear-after`, `KEYWARD_CLEAR_AFTER`, the config
-//! file's `clipboard_clear_seconds`. One parser for every place a countdown is typed.
+//! file's `clipboard_clear_seconds`. One parser for every place a countdown is typed. And the
+//! HTTP time limit both front ends read from `KEYWARD_HTTP_TIMEOUT_MS`.
 
 use keyward_core::{Error, Result};
+use keyward_remote::HttpOptions;
+use std::ffi::OsStr;
 use std::time::Duration;
+
+/// How long one HTTP attempt may take, in milliseconds; read by the app and the CLI.
+pub const HTTP_TIMEOUT_ENV: &str = "KEYWARD_HTTP_TIMEOUT_MS";
+/// The longest `KEYWARD_HTTP_TIMEOUT_MS` taken: one hour.
+pub const MAX_HTTP_TIMEOUT_MS: u64 = 3_600_000;
+
+/// The HTTP options of remote backends: the defaults, with `KEYWARD_HTTP_TIMEOUT_MS` if set.
+pub fn http_options() -> Result<HttpOptions> {
+    http_options_env(std::env::var_os(HTTP_TIMEOUT_ENV).as_deref())
+}
+
+/// [`http_options`] with the variable's value passed in: unset or empty means the defaults;
+/// anything but whole milliseconds from 1 to [`MAX_HTTP_TIMEOUT_MS`] is an error naming the
+/// variable. The connect time limit is never longer than the whole attempt's.
+pub fn http_options_env(value: Option<&OsStr>) -> Result<HttpOptions> {
+    let mut options = HttpOptions::default();
+    let Some(text) = value.filter(|v| !v.is_empty()) else {
+        return Ok(options);
+    };
+    let millis = text
+        .to_str()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|ms| (1..=MAX_HTTP_TIMEOUT_MS).contains(ms))
+        .ok_or_else(|| {
+            Error::invalid(
+                HTTP_TIMEOUT_ENV,
+                format!("must be a number of milliseconds from 1 to {MAX_HTTP_TIMEOUT_MS}"),
+            )
+        })?;
+    let timeout = Duration::from_millis(millis);
+    options.request_timeout = timeout;
+    options.connect_timeout = options.connect_timeout.min(timeout);
+    Ok(options)
+}
 
 /// The countdown override of the environment, read by both front ends.
 pub const CLEAR_AFTER_ENV: &str = "KEYWARD_CLEAR_AFTER";
@@ -54,6 +91,22 @@ pub fn choose_clear_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_http_timeout_is_whole_milliseconds_and_a_bad_one_names_the_variable() {
+        assert_eq!(
+            http_options_env(None).unwrap().request_timeout,
+            HttpOptions::default().request_timeout
+        );
+        assert!(http_options_env(Some(OsStr::new(""))).is_ok());
+        let short = http_options_env(Some(OsStr::new(" 250 "))).unwrap();
+        assert_eq!(short.request_timeout, Duration::from_millis(250));
+        assert!(short.connect_timeout <= short.request_timeout);
+        for bad in ["soon", "0", "-5", "3600001", "1.5"] {
+            let error = http_options_env(Some(OsStr::new(bad))).unwrap_err();
+            assert_eq!(error.field(), Some(HTTP_TIMEOUT_ENV), "{bad}");
+        }
+    }
 
     #[test]
     fn clear_after_takes_whole_seconds_up_to_an_hour() {

@@ -13,7 +13,6 @@ use keyward_ops::create::{self, CreateForm};
 use keyward_ops::list::{MarkedKey, MarkedPage};
 use keyward_ops::revoke::{self, KeyRevoked};
 use keyward_ops::selection::{self, RevokePreview, Selection};
-use keyward_remote::HttpOptions;
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -311,7 +310,7 @@ async fn revoke_body(
         .await?
         .with_shown_names(names);
     let options = revoke::bulk_options(
-        &revoke::bulk_http(HttpOptions::default()),
+        &revoke::bulk_http(keyward_ops::settings::http_options()?),
         revoke::CONCURRENCY,
     );
     let report = revoke::revoke(
@@ -782,5 +781,71 @@ mod same_as_the_cli {
         .unwrap();
         assert_eq!(confirmed.revoked, 3);
         assert_eq!(active_count(&session), 1);
+    }
+
+    /// The app reads `KEYWARD_HTTP_TIMEOUT_MS` with the CLI's parser
+    /// (`keyward_ops::settings::http_options`): a bad value is the session's backend error naming
+    /// the variable; a short one makes a slow server's listing fail in time, as in the CLI's
+    /// `remote.rs` test.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_http_timeout_comes_from_the_same_variable_as_the_cli() {
+        use keyward_ops::settings::{http_options_env, HTTP_TIMEOUT_ENV};
+        use std::ffi::OsStr;
+        let emu = Emulator::start(Flavor::Clerk).await.unwrap();
+        let creds = emu.credentials().clerk().unwrap().clone();
+        emu.seed(3, SeedOwner::User);
+        let dir = tempfile::tempdir().unwrap();
+        let config_text = format!(
+            "default_profile = \"clerk\"\n[profiles.clerk]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
+            emu.base_url(),
+            creds.user_id
+        );
+        let config = Config::parse(&config_text, &dir.path().join("config.toml")).unwrap();
+        let paths = Paths {
+            config_file: dir.path().join("config.toml"),
+            data_dir: dir.path().to_path_buf(),
+        };
+        let profile = config.profile(None).unwrap();
+        let open = |value: &str| {
+            Session::of_profile_with(
+                profile,
+                profile.summary(&paths, true),
+                &paths,
+                &Fixed(creds.secret_key.clone()),
+                http_options_env(Some(OsStr::new(value))),
+            )
+        };
+        let bad = open("soon");
+        assert_eq!(
+            bad.backend_error().and_then(|e| e.field()),
+            Some(HTTP_TIMEOUT_ENV)
+        );
+        assert!(bad.bulk_backend().is_err());
+
+        emu.set_faults(Faults {
+            latency: Duration::from_millis(1500),
+            ..Faults::default()
+        });
+        let short = open("200");
+        let activity = ActivityCell::in_dir(dir.path());
+        let keychain = Keychain::new();
+        let host = AppHost::new(short.name(), &activity, &keychain);
+        let started = std::time::Instant::now();
+        let Err(error) = keyward_ops::list::list(
+            short.backend().unwrap().as_ref(),
+            &host,
+            ListQuery::default(),
+        )
+        .await
+        else {
+            panic!("a listing slower than the limit came back");
+        };
+        println!(
+            "a 1.5 s server with a 200 ms limit failed after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(error.code(), keyward_core::ErrorCode::Network, "{error}");
+        emu.set_faults(Faults::default());
+        emu.shutdown().await;
     }
 }

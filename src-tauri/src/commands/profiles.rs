@@ -11,7 +11,6 @@ use keyward_profiles::{
     set_default_profile as set_default_in_config, Config, CredentialDropped, CredentialSource,
     Paths, ProfileSpec, ProfileSummary,
 };
-use keyward_remote::HttpOptions;
 use keyward_vault::Keychain;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -132,15 +131,21 @@ pub async fn save_profile(
     // The local store takes no credential: one typed for it is dropped, not stored.
     let (credential_error, credential_check) = match credential {
         Some(credential) if profile.needs_credential() => {
-            match keyward_ops::profiles::save_credential(
-                &profile,
-                &paths,
-                &credential,
-                HttpOptions::default(),
-                &state.keychain,
-            )
-            .await
-            {
+            // A bad KEYWARD_HTTP_TIMEOUT_MS is the credential's error: the profile is saved.
+            let saved = match keyward_ops::settings::http_options() {
+                Ok(http) => {
+                    keyward_ops::profiles::save_credential(
+                        &profile,
+                        &paths,
+                        &credential,
+                        http,
+                        &state.keychain,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match saved {
                 Ok(check) => (rejected(&check), Some(check)),
                 Err(e) => (Some(e), None),
             }

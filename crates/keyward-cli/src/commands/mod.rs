@@ -25,8 +25,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long one HTTP attempt may take, in milliseconds (scripts and tests shorten it).
-pub const HTTP_TIMEOUT_ENV: &str = "KEYWARD_HTTP_TIMEOUT_MS";
 
 pub fn run(cli: Cli) -> Result<Exit> {
     let paths = Paths::from_env()?;
@@ -103,26 +101,10 @@ fn warn_not_recorded(error: &Error) {
     ));
 }
 
-/// The HTTP options of remote backends: the defaults, with `KEYWARD_HTTP_TIMEOUT_MS` if set.
+/// The HTTP options of remote backends: the defaults, with `KEYWARD_HTTP_TIMEOUT_MS` if set (the
+/// app reads it too: `keyward_ops::settings::http_options`).
 pub fn http_options() -> Result<HttpOptions> {
-    let mut options = HttpOptions::default();
-    let Some(text) = std::env::var_os(HTTP_TIMEOUT_ENV).filter(|v| !v.is_empty()) else {
-        return Ok(options);
-    };
-    let millis = text
-        .to_str()
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .filter(|ms| (1..=3_600_000).contains(ms))
-        .ok_or_else(|| {
-            Error::invalid(
-                HTTP_TIMEOUT_ENV,
-                "must be a number of milliseconds from 1 to 3600000",
-            )
-        })?;
-    let timeout = Duration::from_millis(millis);
-    options.request_timeout = timeout;
-    options.connect_timeout = options.connect_timeout.min(timeout);
-    Ok(options)
+    keyward_ops::settings::http_options()
 }
 
 /// Runs one backend call to completion. A command makes a handful of calls, so a current-thread
