@@ -17,7 +17,16 @@ function invoke(command, args) {
 
 function asErrorBody(error) {
   if (error && typeof error === 'object' && typeof error.code === 'string') return error;
-  return { code: 'unexpected', message: String(error?.message ?? error) };
+  const text = String(error?.message ?? error);
+  // Tauri refuses an argument it cannot decode with a bare string (`invalid args `job` for
+  // command `revoke_keys`: invalid type: string "x", expected u64`): shown as the argument's own
+  // invalid_input, without the value that was sent (it may be a pasted secret).
+  const args = /^invalid args `([^`]+)` for command `[^`]+`: (.*)$/s.exec(text);
+  if (args) {
+    const why = args[2].replace(/"[^"]*"/g, '…').replace(/[\u0000-\u001f]/g, '');
+    return { code: 'invalid_input', field: args[1], message: why };
+  }
+  return { code: 'unexpected', message: text };
 }
 
 /** Calls `handler(payload)` for each `event` Rust emits; resolves to a function that stops it. */

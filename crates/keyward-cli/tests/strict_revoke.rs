@@ -65,3 +65,25 @@ fn a_filter_that_matches_another_count_than_expected_revokes_nothing() {
     assert_eq!(body["revoked"], 3);
     assert_eq!(active(&sandbox), 1);
 }
+
+#[test]
+fn a_reason_holding_a_secret_is_refused_before_any_key_is_revoked() {
+    let sandbox = Sandbox::new();
+    let (id, secret) = sandbox.create("ci-a", &[]);
+    sandbox.create("ci-b", &[]);
+    let reason = format!("rotated: {secret}");
+    let run = sandbox.run(&[
+        "keys", "revoke", "--search", "ci", "--yes", "--reason", &reason, "--json",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json_error()["field"], "reason");
+    assert!(!run.stderr.contains(&secret));
+    let by_id = sandbox.run(&["keys", "revoke", &id, "--reason", &reason, "--json"]);
+    assert_eq!(by_id.code, 2, "{by_id:?}");
+    assert_eq!(active(&sandbox), 2, "nothing was revoked");
+    let audit = sandbox.run(&["audit", "export", "--format", "json"]);
+    assert!(
+        !audit.stdout.contains(&secret),
+        "the secret never reached the activity log"
+    );
+}

@@ -6,8 +6,8 @@ use crate::records;
 use crate::selection::Resolved;
 use chrono::{DateTime, Utc};
 use keyward_core::{
-    revoke_bulk, BulkOptions, Error, ErrorBody, ErrorCode, KeyBackend, RevokeKind, RevokeOutcome,
-    RevokeStatus,
+    revoke_bulk, BulkOptions, Error, ErrorBody, ErrorCode, KeyBackend, Result, RevokeKind,
+    RevokeOutcome, RevokeStatus,
 };
 use keyward_remote::HttpOptions;
 use serde::Serialize;
@@ -36,6 +36,19 @@ pub fn bulk_options(http: &HttpOptions, concurrency: usize) -> BulkOptions {
         per_key_timeout: worst.max(BulkOptions::default().per_key_timeout),
         ..BulkOptions::default()
     }
+}
+
+/// The revoke reason as `backend` keeps it: trimmed, `None` when blank, and refused
+/// (`invalid_input` naming `reason`, never quoting it) when longer than the backend keeps or when
+/// it looks like a secret or credential (`keyward_core::free_text`). Both front ends check it
+/// once, before a selection is resolved, so a bad reason is one refusal rather than a failure
+/// per key. The profile's own credential is refused too, by the adapter that holds it, before any
+/// request is sent.
+pub fn checked_reason(backend: &dyn KeyBackend, reason: Option<&str>) -> Result<Option<String>> {
+    backend
+        .capabilities()
+        .text_limits
+        .checked_reason(reason, &[])
 }
 
 /// One key's result: the engine's outcome, whether there was nothing to do, and what became of

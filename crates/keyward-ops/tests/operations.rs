@@ -565,3 +565,25 @@ async fn each_revoke_is_recorded_as_its_outcome_is_known() {
     );
     assert!(report.activity_error.is_none());
 }
+
+/// A reason that looks like a secret, or longer than the backend keeps, is refused once, naming
+/// `reason` and never quoting it, before anything is resolved or sent.
+#[tokio::test]
+async fn a_bad_revoke_reason_is_refused_once_before_anything_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    keys(&store, &["a", "b"]);
+    let pasted = format!("rotated, old one was sk_live_{}", "Ab3".repeat(12));
+    let long = "x".repeat(store.capabilities().text_limits.reason + 1);
+    for bad in [pasted.as_str(), long.as_str(), "line\nbreak"] {
+        let error = revoke::checked_reason(&store, Some(bad)).unwrap_err();
+        assert_eq!(error.field(), Some("reason"), "{error}");
+        assert!(!error.to_string().contains("Ab3Ab3"), "{error}");
+    }
+    assert_eq!(
+        revoke::checked_reason(&store, Some("  rotated  ")).unwrap(),
+        Some("rotated".to_owned())
+    );
+    assert_eq!(revoke::checked_reason(&store, Some("   ")).unwrap(), None);
+    assert_eq!(active(&store), 2);
+}

@@ -2,7 +2,7 @@
 //! (preview, run with progress, cancel), verify, copy a key id. Each maps the webview's arguments
 //! to a `keyward_ops` operation and its answer back; the rules are there.
 
-use super::{argument, host, non_blank, AppInfo};
+use super::{argument, host, AppInfo};
 use crate::host::AppHost;
 use crate::state::{AppState, Session, NEW_SECRET_TTL};
 use keyward_core::{
@@ -305,7 +305,7 @@ async fn revoke_body(
         ));
     }
     let backend = session.bulk_backend()?;
-    let reason = non_blank(reason);
+    let reason = revoke::checked_reason(backend.as_ref(), reason.as_deref())?;
     let resolved = selection::resolve(backend.as_ref(), selection, expected_count)
         .await?
         .with_shown_names(names);
@@ -847,5 +847,34 @@ mod same_as_the_cli {
         assert_eq!(error.code(), keyward_core::ErrorCode::Network, "{error}");
         emu.set_faults(Faults::default());
         emu.shutdown().await;
+    }
+
+    /// Like `a_reason_holding_a_secret_is_refused_before_any_key_is_revoked` in the CLI's tests.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_reason_holding_a_secret_is_refused_before_any_key_is_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (session, ids) = local_session(dir.path(), &["a", "b"]);
+        let activity = ActivityCell::in_dir(dir.path());
+        let keychain = Keychain::new();
+        let host = AppHost::new(session.name(), &activity, &keychain);
+        let secret = keyward_core::key_format::generate().unwrap();
+        let reason = format!("old one: {}", secret.expose_secret());
+        let Err(error) = revoke_body(
+            &session,
+            &host,
+            Selection::Ids(ids),
+            Some(2),
+            Some(reason),
+            false,
+            HashMap::new(),
+        )
+        .await
+        else {
+            panic!("revoked with a secret in the reason");
+        };
+        assert_eq!(error.field(), Some("reason"), "{error}");
+        assert!(!error.to_string().contains(secret.expose_secret()));
+        assert_eq!(active_count(&session), 2, "nothing was revoked");
+        assert!(actions(&activity).is_empty());
     }
 }

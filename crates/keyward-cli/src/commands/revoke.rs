@@ -44,6 +44,7 @@ pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
     let http = revoke::bulk_http(super::http_options()?);
     let backend = session.open_with(http.clone())?;
     let kind = backend.capabilities().revoke_kind;
+    let reason = revoke::checked_reason(backend.as_ref(), args.reason.as_deref())?;
     let runtime = super::runtime()?;
 
     let resolved = match target {
@@ -72,17 +73,12 @@ pub fn run(session: &Session, args: RevokeArgs, json: bool) -> Result<Exit> {
     let mut host = session.host();
     host.progress = Progress::new(resolved.ids.len() > 1 && std::io::stderr().is_terminal());
     let options = revoke::bulk_options(&http, concurrency);
-    let reason = args
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
     let report = runtime.block_on(async {
         let run = revoke::revoke(
             backend.as_ref(),
             &host,
             &resolved,
-            reason,
+            reason.as_deref(),
             args.forget,
             &options,
         );
