@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::expiration::ExpiryPreset;
 use crate::model::{ApiKey, CreatedKey, ListQuery, NewKey, Page, Subject, Verification};
+use crate::update::KeyUpdate;
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -53,6 +54,8 @@ pub struct Capabilities {
     /// The most characters the backend keeps of a name, a description and a revoke reason;
     /// longer text is refused before anything is sent ([`crate::free_text`]).
     pub text_limits: crate::free_text::TextLimits,
+    /// Which fields of an existing key [`KeyBackend::update`] can change.
+    pub updates: crate::update::UpdateFields,
 }
 
 #[async_trait]
@@ -81,6 +84,20 @@ pub trait KeyBackend: Send + Sync {
     async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey>;
 
     async fn verify(&self, secret: &SecretString) -> Result<Verification>;
+
+    /// Changes a key's name, description, expiry or scopes, as far as
+    /// [`Capabilities::updates`] allows, and returns the key as it now is. Every implementation
+    /// first calls [`KeyUpdate::check_against`] with its capabilities (a field it cannot change is
+    /// refused naming the field, before anything is sent) and [`KeyUpdate::validated_for`] with
+    /// its text limits. By default a backend changes nothing: every field is refused that way.
+    async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        let _ = id;
+        change.check_against(&self.capabilities().updates)?;
+        Err(crate::error::Error::invalid(
+            KeyUpdate::FIELD,
+            "this backend cannot change its keys",
+        ))
+    }
 
     /// The distinct owners of this backend's keys, sorted as written (`org:…` before `user:…`),
     /// for an owner picker. By default this walks the listing (all statuses, pages of 1000);

@@ -543,6 +543,7 @@ mod tests {
                 never_expires: true,
                 names_kept_locally: false,
                 text_limits: crate::free_text::TextLimits::GENERIC,
+                updates: crate::UpdateFields::NONE,
             }
         }
         async fn create(&self, _: NewKey) -> Result<CreatedKey> {

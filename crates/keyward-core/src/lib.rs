@@ -14,6 +14,7 @@ pub mod key_format;
 pub mod model;
 pub mod names;
 pub mod private_fs;
+pub mod update;
 
 pub use backend::{Capabilities, KeyBackend, RevokeKind};
 pub use bulk::{
@@ -28,3 +29,4 @@ pub use model::{
     Verification,
 };
 pub use names::{KeyNames, MemoryKeyNames};
+pub use update::{KeyUpdate, NewExpiry, UpdateFields};

@@ -177,16 +177,23 @@ impl NewKey {
             )?;
             limits.check(TextField::Description, description, known_secrets)?;
         }
-        for scope in &self.scopes {
-            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(Error::invalid(
-                    "scopes",
-                    format!("'{}' is not a valid scope", printable(scope)),
-                ));
-            }
-        }
+        check_scopes(&self.scopes)?;
         Ok(self)
     }
+}
+
+/// Each scope is one non-empty word: no whitespace or control characters. Shared by new keys and
+/// updates ([`crate::KeyUpdate`]).
+pub(crate) fn check_scopes(scopes: &[String]) -> Result<()> {
+    for scope in scopes {
+        if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                "scopes",
+                format!("'{}' is not a valid scope", printable(scope)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A key id's length, at most (every backend's ids are far shorter).

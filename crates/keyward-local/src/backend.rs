@@ -57,6 +57,7 @@ impl KeyBackend for LocalStore {
             never_expires: true,
             names_kept_locally: false,
             text_limits: TEXT_LIMITS,
+            updates: keyward_core::UpdateFields::NONE,
         }
     }
 

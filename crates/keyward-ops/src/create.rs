@@ -180,6 +180,7 @@ mod tests {
             never_expires: false,
             names_kept_locally: false,
             text_limits: keyward_core::TextLimits::GENERIC,
+            updates: keyward_core::UpdateFields::NONE,
         }
     }
 

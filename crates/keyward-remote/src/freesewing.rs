@@ -604,6 +604,7 @@ impl KeyBackend for FreeSewingBackend {
             never_expires: false,
             names_kept_locally: false,
             text_limits: TEXT_LIMITS,
+            updates: keyward_core::UpdateFields::NONE,
         }
     }
 

@@ -161,6 +161,7 @@ impl KeyBackend for PropelAuthBackend {
             // The released frontend API keeps no names: Keyward keeps them per profile.
             names_kept_locally: frontend,
             text_limits: TEXT_LIMITS,
+            updates: keyward_core::UpdateFields::NONE,
         }
     }
 
