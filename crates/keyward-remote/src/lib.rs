@@ -7,7 +7,6 @@
 //! handling, and error messages that never carry a credential, a secret or a query string.
 
 mod clerk;
-mod clerk_frontend;
 mod create_answer;
 mod endpoint;
 mod errors;
@@ -17,8 +16,7 @@ mod listing;
 mod propelauth;
 mod time;
 
-pub use clerk::{ClerkBackend, ClerkConfig, ClerkPath};
-pub use clerk_frontend::{ClerkFrontendBackend, ClerkFrontendConfig};
+pub use clerk::{ClerkBackend, ClerkConfig, ClerkFrontendBackend, ClerkFrontendConfig, ClerkPath};
 pub use endpoint::validate_base_url;
 pub use freesewing::{FreeSewingAuth, FreeSewingBackend, FreeSewingConfig};
 pub use http::{HttpOptions, RetryPolicy};

@@ -2,51 +2,39 @@
 //!
 //! Clerk keeps revoked keys (with a reason) and lists per owner ("subject"), with name search and
 //! limit/offset paging. Timestamps are Unix milliseconds. The contract, with the vendor file each
-//! rule comes from, is in docs/backends/clerk.md.
+//! rule comes from, is in docs/backends/clerk.md; the wire shapes and the rules both Clerk APIs
+//! share are in [`super::wire`] and [`super`].
 
-use crate::create_answer;
-use crate::endpoint::key_id;
-use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
-use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
-use crate::listing::{
-    fetch_everything, fetch_window, is_server_order, page_of_snapshot, AfterRevoke, Chunk,
-    Snapshots,
+use super::wire::{self, CreateAnswer, CreateBody, WireKey};
+use super::{
+    check_new_key, clerk_subject, list_params, page_of_window, server_can_answer, Api, MAX_PAGE,
+    SERVICE, TEXT_LIMITS,
 };
-use crate::time::from_unix_millis;
+use crate::endpoint::key_id;
+use crate::errors::parse;
+use crate::http::{sensitive_header, Client, HttpOptions, Request};
+use crate::listing::{
+    fetch_everything, fetch_window, page_of_snapshot, AfterRevoke, Chunk, Snapshots,
+};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyStatus, ListQuery,
-    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, TextLimits, Verification,
+    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-const SERVICE: &str = "Clerk";
+const API: Api = Api::Backend;
 /// The API version the official SDK pins; Clerk versions the `/api_keys` routes by this header.
 const API_VERSION: &str = "2026-05-12";
-/// Clerk's largest `limit` for `GET /api_keys` (clerk/openapi-specs `bapi/2026-05-12.yml`:
-/// `maximum: 100`; the SDK's generic pagination docstring says "less than 501", which this route
-/// does not promise).
-const MAX_PAGE: u32 = 100;
 /// The smaller pages tried, in turn, when Clerk refuses a `limit`; 10 is Clerk's own default.
 const SMALLER_PAGES: [u32; 3] = [50, 20, 10];
-/// Clerk refuses shorter names.
-const NAME_MIN_CHARS: usize = 3;
-/// What Clerk keeps of free text (docs/backends/clerk.md, Limits): a description of at most 255
-/// characters (bapi spec `createApiKey`, `maxLength: 255`); no maximum is stated for a name or a
-/// `revocation_reason`, so Keyward's own caps apply.
-const TEXT_LIMITS: TextLimits = TextLimits {
-    name: TextLimits::GENERIC.name,
-    description: 255,
-    reason: TextLimits::GENERIC.reason,
-};
-
 /// Where the API-key routes live. The SDK calls `/api_keys` (versioned by header); the OpenAPI
 /// spec's server gives `/v1/api_keys`. Clerk serves both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -123,20 +111,13 @@ impl ClerkBackend {
     fn subject(&self, given: Option<&Subject>) -> Result<String> {
         given
             .or(self.default_subject.as_ref())
-            .map(clerk_subject)
+            .map(|subject| clerk_subject(subject, API))
             .ok_or_else(|| {
                 Error::invalid(
                     Subject::FIELD,
                     "Clerk keeps keys per owner: give one (user:ID or org:ID) or set the profile's default owner",
                 )
             })
-    }
-
-    /// What Clerk can answer itself: valid or all keys, newest first, searched by name.
-    fn server_can_answer(query: &ListQuery) -> bool {
-        matches!(query.status, StatusFilter::All | StatusFilter::Active)
-            && is_server_order(query)
-            && !query.has_usage_or_expiry_filter()
     }
 
     /// The largest page Clerk is known to accept (shown for tests and diagnostics).
@@ -171,7 +152,7 @@ impl ClerkBackend {
         self.client
             .call(Request::get(self.url(&[id, "secret"])), |mut response| {
                 if response.status != StatusCode::OK {
-                    return Err(error_from(&response, &format!("API key {id}")));
+                    return Err(wire::error_from(&response, &format!("API key {id}"), API));
                 }
                 let read = parse::<WireSecret>(SERVICE, &response);
                 response.wipe();
@@ -201,19 +182,11 @@ impl ClerkBackend {
         offset: u64,
         limit: u32,
     ) -> Result<Chunk<ApiKey>> {
-        let mut params = vec![
-            ("subject", subject.to_owned()),
-            ("include_invalid", include_invalid.to_string()),
-            ("limit", limit.to_string()),
-            ("offset", offset.to_string()),
-        ];
-        if let Some(search) = search {
-            params.push(("query", search.to_owned()));
-        }
+        let params = list_params(subject, include_invalid, search, offset, limit);
         let request = Request::get(self.url(&[])).query(&params);
         self.client
             .call(request, |response| {
-                if is_limit_refusal(&response) {
+                if wire::is_limit_refusal(&response) {
                     // Remember a smaller page for every read after this one.
                     if let Some(smaller) = SMALLER_PAGES.into_iter().find(|&size| size < limit) {
                         self.max_page.fetch_min(smaller, Ordering::Relaxed);
@@ -223,19 +196,7 @@ impl ClerkBackend {
                         format!("Clerk refused pages of {limit} keys"),
                     ));
                 }
-                if response.status != StatusCode::OK {
-                    return Err(error_from(&response, &format!("owner {subject}")));
-                }
-                let list: WireList = parse(SERVICE, &response)?;
-                let now = Utc::now();
-                Ok(Chunk {
-                    items: list
-                        .data
-                        .into_iter()
-                        .map(|key| key.into_api_key(now))
-                        .collect::<Result<_>>()?,
-                    total: list.total_count,
-                })
+                wire::chunk_from(&response, subject, API)
             })
             .await
     }
@@ -246,317 +207,6 @@ const PAGE_SIZE_FIELD: &str = "limit";
 
 fn is_page_size_refusal(error: &Error) -> bool {
     error.field() == Some(PAGE_SIZE_FIELD)
-}
-
-/// A 400 (or 422) about the `limit` query parameter: Clerk names it in `meta.param_name`, or at
-/// least in the message (`Invalid 'query.limit': …`).
-fn is_limit_refusal(response: &Response) -> bool {
-    if !matches!(response.status.as_u16(), 400 | 422) {
-        return false;
-    }
-    let Some(first) = serde_json::from_slice::<WireErrors>(&response.body)
-        .ok()
-        .and_then(|body| body.errors.into_iter().next())
-    else {
-        return false;
-    };
-    match first.meta.and_then(|meta| meta.param_name) {
-        Some(param) => param == "limit",
-        None => [first.long_message, first.message]
-            .iter()
-            .flatten()
-            .any(|text| text.contains("limit")),
-    }
-}
-
-/// Clerk ids carry their kind (`user_…`, `org_…`); `user:2abc` is accepted as `user_2abc`.
-fn clerk_subject(subject: &Subject) -> String {
-    let id = subject.id();
-    if ["user_", "org_", "mch_", "scim_"]
-        .iter()
-        .any(|prefix| id.starts_with(prefix))
-    {
-        id.to_owned()
-    } else {
-        format!("{}_{id}", subject.kind())
-    }
-}
-
-/// Machine (`mch_`) and SCIM subjects have no [`Subject`] kind, so they show no owner.
-fn owner_of(subject: &str) -> Option<Subject> {
-    if subject.starts_with("org_") {
-        Some(Subject::Org(subject.to_owned()))
-    } else if subject.starts_with("user_") {
-        Some(Subject::User(subject.to_owned()))
-    } else {
-        None
-    }
-}
-
-/// Clerk's parameter names, as our field names.
-fn field_of(param: &str) -> &str {
-    match param {
-        "subject" => Subject::FIELD,
-        "seconds_until_expiration" => "expires",
-        "apiKeyID" => "id",
-        "offset" => "page",
-        other => other,
-    }
-}
-
-#[derive(Deserialize)]
-struct WireErrors {
-    #[serde(default)]
-    errors: Vec<WireError>,
-}
-
-#[derive(Deserialize)]
-struct WireError {
-    message: Option<String>,
-    long_message: Option<String>,
-    meta: Option<WireMeta>,
-}
-
-#[derive(Deserialize)]
-struct WireMeta {
-    param_name: Option<String>,
-}
-
-/// Maps an error answer. `target` names what a 404 did not find ("API key ak_…", "owner user_…").
-fn error_from(response: &Response, target: &str) -> Error {
-    let first = serde_json::from_slice::<WireErrors>(&response.body)
-        .ok()
-        .and_then(|body| body.errors.into_iter().next());
-    let text = first
-        .as_ref()
-        .and_then(|e| e.long_message.as_deref().or(e.message.as_deref()))
-        .map(server_text);
-    let param = first.and_then(|e| e.meta).and_then(|meta| meta.param_name);
-    match response.status.as_u16() {
-        400 | 422 => Error::invalid(
-            param.as_deref().map_or("request", field_of),
-            text.unwrap_or_else(|| "Clerk refused the request".into()),
-        ),
-        401 => Error::Unauthorized(
-            "Clerk rejected the secret key: check the profile's credential (sk_live_… or sk_test_…)".into(),
-        ),
-        403 => Error::PermissionDenied(text.map_or_else(
-            || "this secret key may not do that".into(),
-            |t| format!("Clerk refused: {t}"),
-        )),
-        404 => Error::NotFound(format!("Clerk has no {target}")),
-        409 => Error::Conflict("a key with this name already exists for this owner".into()),
-        429 => rate_limited(SERVICE, response),
-        500..=599 => server_failed(SERVICE, response),
-        _ => unexpected_status(SERVICE, response),
-    }
-}
-
-/// A 200 with one key, as get and revoke answer.
-fn key_from(response: &Response, id: &str) -> Result<ApiKey> {
-    if response.status != StatusCode::OK {
-        return Err(error_from(response, &format!("API key {id}")));
-    }
-    parse::<WireKey>(SERVICE, response)?.into_api_key(Utc::now())
-}
-
-#[derive(Deserialize)]
-struct WireList {
-    data: Vec<WireKey>,
-    total_count: u64,
-}
-
-#[derive(Deserialize)]
-struct WireKey {
-    id: String,
-    name: String,
-    subject: String,
-    description: Option<String>,
-    claims: Option<serde_json::Value>,
-    #[serde(default)]
-    scopes: Vec<String>,
-    revoked: bool,
-    revocation_reason: Option<String>,
-    expired: bool,
-    expiration: Option<i64>,
-    last_used_at: Option<i64>,
-    created_at: i64,
-}
-
-/// What a create answer gave.
-enum CreateAnswer {
-    Complete(CreatedKey),
-    /// The key was made (its id is in the answer) but its secret is not: read it again.
-    WithoutSecret(ApiKey),
-}
-
-/// Reads a create answer. An answer that carries a secret has made a key, so it always yields
-/// that secret: the key is read strictly if it can be, else field by field, with what cannot be
-/// read taken from the request (name, owner, description, scopes, lifetime) or defaulted (created
-/// now, active). An answer with an id but no secret is [`CreateAnswer::WithoutSecret`]; one with
-/// neither is an error that says a key may exist and what to do about it.
-fn created_from(
-    response: &Response,
-    asked: &CreateBody,
-    now: DateTime<Utc>,
-) -> Result<CreateAnswer> {
-    let status = response.status.as_u16();
-    let mut object = match create_answer::parse(&response.body) {
-        Some(serde_json::Value::Object(object)) => object,
-        // Not JSON even leniently (cut short, say): the id and secret if they are whole in it.
-        _ => {
-            let found: serde_json::Map<String, serde_json::Value> = ["id", "secret"]
-                .into_iter()
-                .filter_map(|name| {
-                    create_answer::string_field(&response.body, name)
-                        .map(|text| (name.to_owned(), serde_json::Value::String(text)))
-                })
-                .collect();
-            if found.is_empty() {
-                let what = format!("is not a JSON object Keyward can read (HTTP {status})");
-                return Err(key_may_exist(asked, &what, None));
-            }
-            found
-        }
-    };
-    let secret = match object.remove("secret") {
-        Some(serde_json::Value::String(secret)) if !secret.is_empty() => Some(secret),
-        _ => None,
-    };
-    let object = serde_json::Value::Object(object);
-    let key = serde_json::from_value::<WireKey>(object.clone())
-        .ok()
-        .and_then(|wire| wire.into_api_key(now).ok())
-        .unwrap_or_else(|| key_read_leniently(&object, asked, now));
-    match secret {
-        Some(secret) => Ok(CreateAnswer::Complete(CreatedKey {
-            key,
-            secret: SecretString::from(secret),
-        })),
-        None if !key.id.is_empty() => Ok(CreateAnswer::WithoutSecret(key)),
-        None => Err(key_may_exist(
-            asked,
-            &format!("carries neither the key's id nor its secret (HTTP {status})"),
-            None,
-        )),
-    }
-}
-
-/// The error for a create whose answer did not give the secret: a key may exist; with its id when
-/// known, and what to do.
-fn key_may_exist(asked: &CreateBody, what: &str, id: Option<&str>) -> Error {
-    let (key, todo) = match id.map(create_answer::id_for_message) {
-        Some(id) => (
-            format!("Clerk has created key {id} ('{}')", asked.name),
-            format!("revoke it (keyward revoke {id}) and create the key again"),
-        ),
-        None => (
-            format!(
-                "a key named '{}' may have been created for {}",
-                asked.name, asked.subject
-            ),
-            "look for it in the owner's key list (newest first) and revoke it if it is there, \
-             then create the key again"
-                .to_owned(),
-        ),
-    };
-    Error::Backend(format!(
-        "Clerk's answer to the create {what}: {key}, but Keyward did not get its secret; {todo}"
-    ))
-}
-
-/// A created key from an answer that does not match the contract: each field that can be read
-/// is used, the rest comes from what was asked for.
-fn key_read_leniently(
-    object: &serde_json::Value,
-    asked: &CreateBody,
-    now: DateTime<Utc>,
-) -> ApiKey {
-    let text = |name: &str| object.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    let flag = |name: &str| object.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
-    let millis = |name: &str| {
-        object
-            .get(name)
-            .and_then(|v| v.as_i64())
-            .and_then(|ms| from_unix_millis(SERVICE, ms).ok())
-    };
-    let expires_at = millis("expiration").or_else(|| {
-        asked
-            .seconds_until_expiration
-            .map(|secs| now + chrono::Duration::seconds(secs))
-    });
-    let subject = text("subject").unwrap_or_else(|| asked.subject.clone());
-    let status = if flag("revoked") {
-        KeyStatus::Revoked
-    } else if flag("expired") {
-        KeyStatus::Expired
-    } else {
-        KeyStatus::derive(false, expires_at, now)
-    };
-    let scopes = object
-        .get("scopes")
-        .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
-        .unwrap_or_else(|| asked.scopes.to_vec());
-    ApiKey {
-        owner: owner_of(&subject),
-        // Without an id the key cannot be named later; the secret still reaches the user.
-        id: text("id").unwrap_or_default(),
-        name: text("name").unwrap_or_else(|| asked.name.to_owned()),
-        created_at: millis("created_at").unwrap_or(now),
-        expires_at,
-        status,
-        revoked_at: None,
-        revocation_reason: text("revocation_reason"),
-        last_used_at: millis("last_used_at"),
-        level: None,
-        scopes,
-        description: text("description").or_else(|| asked.description.map(str::to_owned)),
-        metadata: object.get("claims").filter(|c| !c.is_null()).cloned(),
-        stub: None,
-    }
-}
-
-impl WireKey {
-    fn into_api_key(self, now: DateTime<Utc>) -> Result<ApiKey> {
-        let millis = |ms: Option<i64>| ms.map(|ms| from_unix_millis(SERVICE, ms)).transpose();
-        let expires_at = millis(self.expiration)?;
-        // Clerk's own flags win; the date check covers a key that expired since Clerk answered.
-        let status = if self.revoked {
-            KeyStatus::Revoked
-        } else if self.expired {
-            KeyStatus::Expired
-        } else {
-            KeyStatus::derive(false, expires_at, now)
-        };
-        Ok(ApiKey {
-            owner: owner_of(&self.subject),
-            id: self.id,
-            name: self.name,
-            created_at: from_unix_millis(SERVICE, self.created_at)?,
-            expires_at,
-            status,
-            // Clerk records no revocation time.
-            revoked_at: None,
-            revocation_reason: self.revocation_reason,
-            last_used_at: millis(self.last_used_at)?,
-            level: None,
-            scopes: self.scopes,
-            description: self.description,
-            metadata: self.claims.filter(|claims| !claims.is_null()),
-            stub: None,
-        })
-    }
-}
-
-#[derive(Serialize)]
-struct CreateBody<'a> {
-    name: &'a str,
-    subject: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    scopes: &'a [String],
-    /// `null` = never expires.
-    seconds_until_expiration: Option<i64>,
 }
 
 #[async_trait]
@@ -586,23 +236,13 @@ impl KeyBackend for ClerkBackend {
             never_expires: true,
             names_kept_locally: false,
             text_limits: TEXT_LIMITS,
+            updates: keyward_core::UpdateFields::NONE,
         }
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
         let new = new.validated_for(&TEXT_LIMITS, &self.client.credentials())?;
-        if new.name.chars().count() < NAME_MIN_CHARS {
-            return Err(Error::invalid(
-                "name",
-                format!("Clerk needs a name of at least {NAME_MIN_CHARS} characters"),
-            ));
-        }
-        if new.level.is_some() {
-            return Err(Error::invalid(
-                "level",
-                "Clerk keys have no level; use scopes instead",
-            ));
-        }
+        check_new_key(&new, API)?;
         let body = CreateBody {
             name: &new.name,
             subject: self.subject(new.owner.as_ref())?,
@@ -610,23 +250,15 @@ impl KeyBackend for ClerkBackend {
             scopes: &new.scopes,
             seconds_until_expiration: new.expiration.seconds_from(Utc::now())?,
         };
-        let request = Request::create(self.url(&[]), &body);
+        let request = Request::create(self.url(&[]), &body.to_wire(API));
         let answer = self
             .client
             .call(request, |mut response| {
                 // The BAPI answers 200; Clerk's frontend API answers 201 to the same call.
                 if !matches!(response.status.as_u16(), 200 | 201) {
-                    let error = error_from(&response, &format!("owner {}", body.subject));
-                    return Err(match error {
-                        // A server failure after the request arrived may come after the key was made.
-                        Error::Backend(message) => Error::Backend(format!(
-                            "{message}; a key named '{}' may have been created: check the owner's key list before trying again",
-                            body.name
-                        )),
-                        other => other,
-                    });
+                    return Err(wire::create_refused(&response, &body, API));
                 }
-                let answer = created_from(&response, &body, Utc::now());
+                let answer = wire::created_from(&response, &body, Utc::now(), API);
                 response.wipe();
                 answer
             })
@@ -638,10 +270,11 @@ impl KeyBackend for ClerkBackend {
             // The Backend API can read a secret again, so an answer without one loses nothing.
             CreateAnswer::WithoutSecret(key) => match self.read_secret(&key.id).await {
                 Ok(secret) => Ok(CreatedKey { key, secret }),
-                Err(_) => Err(key_may_exist(
+                Err(_) => Err(wire::key_may_exist(
                     &body,
                     "carried no secret and reading it again failed",
                     Some(&key.id),
+                    API,
                 )),
             },
         }
@@ -653,7 +286,7 @@ impl KeyBackend for ClerkBackend {
     async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
         let subject = self.subject(query.owner.as_ref())?;
-        if !Self::server_can_answer(&query) {
+        if !server_can_answer(&query) {
             return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
         }
         let include_invalid = query.status != StatusFilter::Active;
@@ -675,20 +308,14 @@ impl KeyBackend for ClerkBackend {
                 )
             })
             .await?;
-        Ok(Page {
-            items: chunk.items,
-            page: query.page,
-            limit: query.limit,
-            total: Some(chunk.total),
-            has_more: query.offset() + u64::from(query.limit) < chunk.total,
-        })
+        Ok(page_of_window(chunk, &query))
     }
 
     async fn get(&self, id: &str) -> Result<ApiKey> {
         let id = key_id(id)?;
         self.client
             .call(Request::get(self.url(&[id])), |response| {
-                key_from(&response, id)
+                wire::key_from(&response, id, API)
             })
             .await
     }
@@ -701,20 +328,21 @@ impl KeyBackend for ClerkBackend {
         let request = Request::post(self.url(&[id, "revoke"]), &body);
         let key = self
             .client
-            .call(request, |response| key_from(&response, id))
+            .call(request, |response| wire::key_from(&response, id, API))
             .await?;
         self.snapshots.revoked(&key, AfterRevoke::Replace);
         Ok(key)
     }
 
-    /// The owners in the snapshot of the default owner's keys (Clerk lists per owner, so that
-    /// is the only one it can show); none without a default owner.
     fn forget_cached(&self) {
         self.snapshots.created();
     }
 
+    /// The owners in the snapshot of the default owner's keys (Clerk lists per owner, so that
+    /// is the only one it can show); none without a default owner.
     async fn owners(&self) -> Result<Vec<Subject>> {
-        let Some(subject) = self.default_subject.as_ref().map(clerk_subject) else {
+        let subject = self.default_subject.as_ref();
+        let Some(subject) = subject.map(|subject| clerk_subject(subject, API)) else {
             return Ok(Vec::new());
         };
         Ok(Snapshots::owners_of(&self.snapshot(&subject).await?))
@@ -729,7 +357,8 @@ impl KeyBackend for ClerkBackend {
         self.client
             .call(request, |response| match response.status {
                 StatusCode::OK => {
-                    let key = parse::<WireKey>(SERVICE, &response)?.into_api_key(Utc::now())?;
+                    let key =
+                        parse::<WireKey>(SERVICE, &response)?.into_api_key(Utc::now(), API)?;
                     Ok(match key.status {
                         KeyStatus::Active => Verification::Valid(key),
                         KeyStatus::Revoked => Verification::Revoked(key),
@@ -737,7 +366,7 @@ impl KeyBackend for ClerkBackend {
                     })
                 }
                 StatusCode::NOT_FOUND => Ok(Verification::Unknown),
-                _ => Err(error_from(&response, "API key")),
+                _ => Err(wire::error_from(&response, "API key", API)),
             })
             .await
     }
@@ -745,8 +374,10 @@ impl KeyBackend for ClerkBackend {
 
 #[cfg(test)]
 mod tests {
+    use super::super::owner_of;
+    use super::wire::{created_from, error_from, is_limit_refusal, key_may_exist};
     use super::*;
-    use reqwest::header::HeaderMap;
+    use crate::http::Response;
 
     fn response(status: u16, body: &str) -> Response {
         Response {
@@ -778,11 +409,11 @@ mod tests {
             ("description", "description"),
             ("scopes", "scopes"),
         ] {
-            let error = error_from(&response(400, &clerk_error(Some(param))), "owner x");
+            let error = error_from(&response(400, &clerk_error(Some(param))), "owner x", API);
             assert_eq!(error.field(), Some(field), "{param}");
             assert!(error.to_string().contains("failed regex check"));
         }
-        let error = error_from(&response(422, &clerk_error(None)), "x");
+        let error = error_from(&response(422, &clerk_error(None)), "x", API);
         assert_eq!(error.field(), Some("request"));
     }
 
@@ -799,15 +430,15 @@ mod tests {
             (503, Backend),
             (418, Unexpected),
         ] {
-            let error = error_from(&response(status, &clerk_error(None)), "API key ak_1");
+            let error = error_from(&response(status, &clerk_error(None)), "API key ak_1", API);
             assert_eq!(error.code(), code, "{status}");
         }
-        let conflict = error_from(&response(409, "{}"), "x");
+        let conflict = error_from(&response(409, "{}"), "x", API);
         assert_eq!(
             conflict.to_string(),
             "a key with this name already exists for this owner"
         );
-        assert!(error_from(&response(404, ""), "API key ak_1")
+        assert!(error_from(&response(404, ""), "API key ak_1", API)
             .to_string()
             .contains("ak_1"));
     }
@@ -833,7 +464,7 @@ mod tests {
             "updated_at": 1735689600000i64
         }))
         .unwrap();
-        let key = wire.into_api_key(Utc::now()).unwrap();
+        let key = wire.into_api_key(Utc::now(), API).unwrap();
         assert_eq!(key.status, KeyStatus::Revoked);
         assert_eq!(key.revocation_reason.as_deref(), Some("rotated"));
         assert_eq!(
@@ -857,7 +488,7 @@ mod tests {
     #[test]
     fn a_create_answer_with_a_secret_is_never_lost() {
         let now = Utc::now();
-        let complete = |body: &str| match created_from(&response(200, body), &asked(), now) {
+        let complete = |body: &str| match created_from(&response(200, body), &asked(), now, API) {
             Ok(CreateAnswer::Complete(created)) => created,
             _ => panic!("{body}"),
         };
@@ -898,21 +529,22 @@ mod tests {
     #[test]
     fn a_create_answer_without_a_secret_is_read_again_or_says_what_may_exist() {
         let now = Utc::now();
-        let answer = created_from(&response(200, r#"{"id":"ak_7"}"#), &asked(), now);
+        let answer = created_from(&response(200, r#"{"id":"ak_7"}"#), &asked(), now, API);
         let Ok(CreateAnswer::WithoutSecret(key)) = answer else {
             panic!("an id without a secret is read again");
         };
         assert_eq!((key.id.as_str(), key.name.as_str()), ("ak_7", "CI key"));
-        let error = key_may_exist(&asked(), "carried no secret", Some("ak_7")).to_string();
+        let error = key_may_exist(&asked(), "carried no secret", Some("ak_7"), API).to_string();
         assert!(error.contains("created key ak_7") && error.contains("keyward revoke ak_7"));
         // The id is the server's text: a terminal escape in it is not passed on.
-        let escape = key_may_exist(&asked(), "carried no secret", Some("\u{1b}[2J")).to_string();
+        let escape =
+            key_may_exist(&asked(), "carried no secret", Some("\u{1b}[2J"), API).to_string();
         assert!(
             !escape.chars().any(char::is_control) && escape.contains("?[2J"),
             "{escape}"
         );
         for body in ["", "<html>", "[1]", r#"{"secret":""}"#] {
-            let Err(error) = created_from(&response(200, body), &asked(), now) else {
+            let Err(error) = created_from(&response(200, body), &asked(), now, API) else {
                 panic!("{body}");
             };
             assert_eq!(error.code(), keyward_core::ErrorCode::Backend);
@@ -939,12 +571,15 @@ mod tests {
 
     #[test]
     fn subjects_take_the_clerk_prefix() {
-        assert_eq!(clerk_subject(&Subject::User("2abc".into())), "user_2abc");
         assert_eq!(
-            clerk_subject(&Subject::User("user_2abc".into())),
+            clerk_subject(&Subject::User("2abc".into()), API),
             "user_2abc"
         );
-        assert_eq!(clerk_subject(&Subject::Org("org_9".into())), "org_9");
+        assert_eq!(
+            clerk_subject(&Subject::User("user_2abc".into()), API),
+            "user_2abc"
+        );
+        assert_eq!(clerk_subject(&Subject::Org("org_9".into()), API), "org_9");
         assert_eq!(owner_of("mch_1"), None);
     }
 }

@@ -7,47 +7,40 @@
 //! (`POST /v1/client/sessions/{id}/tokens`, about 60 s), which the API-key routes take as
 //! `Authorization: Bearer …`, as clerk-js does. Tokens are cached and refreshed shortly before they
 //! expire and once more on a 401, one refresh at a time. Never an instance secret key (`sk_…`).
-//! The contract, with the vendor file each rule comes from, is in docs/backends/clerk-frontend.md.
+//! The contract, with the vendor file each rule comes from, is in docs/backends/clerk-frontend.md;
+//! the wire shapes and the rules both Clerk APIs share are in [`super::wire`] and [`super`].
 
-use crate::create_answer;
+use super::wire::{self, CreateAnswer, CreateBody};
+use super::{
+    check_new_key, clerk_subject, list_params, page_of_window, server_can_answer, Api, MAX_PAGE,
+    SERVICE, TEXT_LIMITS,
+};
 use crate::endpoint::key_id;
-use crate::errors::{parse, rate_limited, server_failed, server_text, unexpected_status};
+use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
 use crate::listing::{
-    fetch_everything, fetch_window, is_server_order, page_of_snapshot, AfterRevoke, Chunk,
-    Snapshots,
+    fetch_everything, fetch_window, page_of_snapshot, AfterRevoke, Chunk, Snapshots,
 };
-use crate::time::from_unix_millis;
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use keyward_core::{
-    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyStatus, ListQuery,
-    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, TextLimits, Verification,
+    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
+    Result, RevokeKind, SortField, StatusFilter, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::{Duration, Instant};
 
-const SERVICE: &str = "Clerk";
-/// `GET /api_keys` takes `limit` 1..=100 (clerk/openapi-specs `fapi/2026-05-12.yml`).
-const MAX_PAGE: u32 = 100;
-/// Clerk refuses shorter names (`minLength: 3`).
-const NAME_MIN_CHARS: usize = 3;
+const API: Api = Api::Frontend;
 /// clerk-js treats a cached token as stale when fewer than 10 s (its leeway) + 5 s (its poller's
 /// interval) remain (`packages/clerk-js/src/core/tokenCache.ts`). Shorter lifetimes (emulators,
 /// tests) refresh at half their lifetime instead.
 const REFRESH_LEEWAY: Duration = Duration::from_secs(15);
-/// The FAPI caps a description at 255 characters (`fapi/2026-05-12.yml`, `maxLength: 255`).
-const TEXT_LIMITS: TextLimits = TextLimits {
-    name: TextLimits::GENERIC.name,
-    description: 255,
-    reason: TextLimits::GENERIC.reason,
-};
 /// What a user does about a refused session.
-const SIGN_IN_AGAIN: &str =
+pub(super) const SIGN_IN_AGAIN: &str =
     "sign in again (Sign in in the app, or give a new session in KEYWARD_CREDENTIAL_<PROFILE>)";
 
 #[derive(Debug)]
@@ -265,15 +258,9 @@ impl ClerkFrontendBackend {
     /// signed-in user (clerk-js falls back to the active organization, then the user).
     async fn subject(&self, given: Option<&Subject>) -> Result<String> {
         match given.or(self.default_subject.as_ref()) {
-            Some(subject) => Ok(clerk_subject(subject)),
+            Some(subject) => Ok(clerk_subject(subject, API)),
             None => Ok(self.session_token(None).await?.user_id),
         }
-    }
-
-    fn server_can_answer(query: &ListQuery) -> bool {
-        matches!(query.status, StatusFilter::All | StatusFilter::Active)
-            && is_server_order(query)
-            && !query.has_usage_or_expiry_filter()
     }
 
     async fn snapshot(&self, subject: &str) -> Result<std::sync::Arc<Vec<ApiKey>>> {
@@ -294,32 +281,10 @@ impl ClerkFrontendBackend {
         offset: u64,
         limit: u32,
     ) -> Result<Chunk<ApiKey>> {
-        let mut params = vec![
-            ("subject", subject.to_owned()),
-            ("include_invalid", include_invalid.to_string()),
-            ("limit", limit.to_string()),
-            ("offset", offset.to_string()),
-        ];
-        if let Some(search) = search {
-            params.push(("query", search.to_owned()));
-        }
+        let params = list_params(subject, include_invalid, search, offset, limit);
         self.authed(
             |token| self.list_request(token).query(&params),
-            |response, _| {
-                if response.status != StatusCode::OK {
-                    return Err(error_from(&response, &format!("owner {subject}")));
-                }
-                let list: WireList = parse(SERVICE, &response)?;
-                let now = Utc::now();
-                Ok(Chunk {
-                    items: list
-                        .data
-                        .into_iter()
-                        .map(|key| key.into_api_key(now))
-                        .collect::<Result<_>>()?,
-                    total: list.total_count,
-                })
-            },
+            |response, _| wire::chunk_from(&response, subject, API),
         )
         .await
     }
@@ -446,256 +411,19 @@ fn session_error(response: &Response) -> Error {
     }
 }
 
-/// Clerk ids carry their kind (`user_…`, `org_…`); `user:2abc` is accepted as `user_2abc`.
-fn clerk_subject(subject: &Subject) -> String {
-    let id = subject.id();
-    if id.starts_with("user_") || id.starts_with("org_") {
-        id.to_owned()
-    } else {
-        format!("{}_{id}", subject.kind())
-    }
-}
-
-fn owner_of(subject: &str) -> Option<Subject> {
-    if subject.starts_with("org_") {
-        Some(Subject::Org(subject.to_owned()))
-    } else if subject.starts_with("user_") {
-        Some(Subject::User(subject.to_owned()))
-    } else {
-        None
-    }
-}
-
-fn field_of(param: &str) -> &str {
-    match param {
-        "subject" => Subject::FIELD,
-        "seconds_until_expiration" => "expires",
-        "apiKeyID" => "id",
-        "offset" => "page",
-        other => other,
-    }
-}
-
-#[derive(Deserialize)]
-struct WireErrors {
-    #[serde(default)]
-    errors: Vec<WireError>,
-}
-
-#[derive(Deserialize)]
-struct WireError {
-    message: Option<String>,
-    long_message: Option<String>,
-    meta: Option<WireMeta>,
-}
-
-#[derive(Deserialize)]
-struct WireMeta {
-    param_name: Option<String>,
-}
-
-/// Maps an error answer of the API-key routes (`{errors:[{code,message,long_message,meta}]}`).
-fn error_from(response: &Response, target: &str) -> Error {
-    let first = serde_json::from_slice::<WireErrors>(&response.body)
-        .ok()
-        .and_then(|body| body.errors.into_iter().next());
-    let text = first
-        .as_ref()
-        .and_then(|e| e.long_message.as_deref().or(e.message.as_deref()))
-        .map(server_text);
-    let param = first.and_then(|e| e.meta).and_then(|meta| meta.param_name);
-    match response.status.as_u16() {
-        400 | 422 => Error::invalid(
-            param.as_deref().map_or("request", field_of),
-            text.unwrap_or_else(|| "Clerk refused the request".into()),
-        ),
-        401 => Error::Unauthorized(format!(
-            "Clerk refused this session's token even after a refresh: {SIGN_IN_AGAIN}"
-        )),
-        403 => Error::PermissionDenied(text.map_or_else(
-            || format!("this user may not manage the keys of {target}"),
-            |t| format!("Clerk refused: {t}"),
-        )),
-        404 => Error::NotFound(format!("Clerk has no {target}")),
-        409 => Error::Conflict("a key with this name already exists for this owner".into()),
-        429 => rate_limited(SERVICE, response),
-        500..=599 => server_failed(SERVICE, response),
-        _ => unexpected_status(SERVICE, response),
-    }
-}
-
-#[derive(Deserialize)]
-struct WireList {
-    data: Vec<WireKey>,
-    total_count: u64,
-}
-
-#[derive(Deserialize)]
-struct WireKey {
-    id: String,
-    name: String,
-    subject: String,
-    description: Option<String>,
-    claims: Option<serde_json::Value>,
-    revoked: bool,
-    revocation_reason: Option<String>,
-    expired: bool,
-    expiration: Option<i64>,
-    last_used_at: Option<i64>,
-    created_at: i64,
-}
-
-impl WireKey {
-    fn into_api_key(self, now: DateTime<Utc>) -> Result<ApiKey> {
-        let millis = |ms: Option<i64>| ms.map(|ms| from_unix_millis(SERVICE, ms)).transpose();
-        let expires_at = millis(self.expiration)?;
-        let status = if self.revoked {
-            KeyStatus::Revoked
-        } else if self.expired {
-            KeyStatus::Expired
-        } else {
-            KeyStatus::derive(false, expires_at, now)
-        };
-        Ok(ApiKey {
-            owner: owner_of(&self.subject),
-            id: self.id,
-            name: self.name,
-            created_at: from_unix_millis(SERVICE, self.created_at)?,
-            expires_at,
-            status,
-            revoked_at: None,
-            revocation_reason: self.revocation_reason,
-            last_used_at: millis(self.last_used_at)?,
-            level: None,
-            // The Frontend API sets no scopes (its create takes none).
-            scopes: Vec::new(),
-            description: self.description,
-            metadata: self.claims.filter(|claims| !claims.is_null()),
-            stub: None,
-        })
-    }
-}
-
-fn key_from(response: &Response, id: &str) -> Result<ApiKey> {
-    if response.status != StatusCode::OK {
-        return Err(error_from(response, &format!("API key {id}")));
-    }
-    parse::<WireKey>(SERVICE, response)?.into_api_key(Utc::now())
-}
-
-/// What clerk-js sends to create a key (`packages/clerk-js/src/core/modules/apiKeys/index.ts`);
-/// the FAPI refuses any other field (`additionalProperties: false`).
-#[derive(Serialize)]
-struct CreateBody<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    name: &'a str,
-    subject: String,
-    description: Option<&'a str>,
-    /// `null` = never expires.
-    seconds_until_expiration: Option<i64>,
-}
-
-/// Reads a create answer. One that carries a secret has made a key, so it always yields that
-/// secret, with the key read strictly if it can be and else field by field from what was asked.
-/// The Frontend API cannot show a secret again, so an answer without one is an error that names
-/// the key (when its id is there) and says what to do.
+/// Reads a create answer by the rules both Clerk APIs share ([`wire::created_from`]: a secret in
+/// it is never lost). The Frontend API cannot show a secret again (no `/secret` route in the fapi
+/// spec), so an answer with the key's id but no secret is an error that names the key and says
+/// what to do.
 fn created_from(response: &Response, asked: &CreateBody, now: DateTime<Utc>) -> Result<CreatedKey> {
-    let status = response.status.as_u16();
-    let mut object = match create_answer::parse(&response.body) {
-        Some(serde_json::Value::Object(object)) => object,
-        _ => ["id", "secret"]
-            .into_iter()
-            .filter_map(|name| {
-                create_answer::string_field(&response.body, name)
-                    .map(|text| (name.to_owned(), serde_json::Value::String(text)))
-            })
-            .collect(),
-    };
-    let secret = match object.remove("secret") {
-        Some(serde_json::Value::String(secret)) if !secret.is_empty() => Some(secret),
-        _ => None,
-    };
-    let object = serde_json::Value::Object(object);
-    let key = serde_json::from_value::<WireKey>(object.clone())
-        .ok()
-        .and_then(|wire| wire.into_api_key(now).ok())
-        .unwrap_or_else(|| key_read_leniently(&object, asked, now));
-    match secret {
-        Some(secret) => Ok(CreatedKey {
-            key,
-            secret: SecretString::from(secret),
-        }),
-        None => Err(key_may_exist(
+    match wire::created_from(response, asked, now, API)? {
+        CreateAnswer::Complete(created) => Ok(created),
+        CreateAnswer::WithoutSecret(key) => Err(wire::key_may_exist(
             asked,
-            &format!("carried no secret (HTTP {status})"),
-            Some(key.id.as_str()).filter(|id| !id.is_empty()),
+            &format!("carried no secret (HTTP {})", response.status.as_u16()),
+            Some(&key.id),
+            API,
         )),
-    }
-}
-
-fn key_may_exist(asked: &CreateBody, what: &str, id: Option<&str>) -> Error {
-    let (key, todo) = match id.map(create_answer::id_for_message) {
-        Some(id) => (
-            format!("Clerk has created key {id} ('{}')", asked.name),
-            format!("the Frontend API never shows a secret again, so revoke it (keyward revoke {id}) and create the key again"),
-        ),
-        None => (
-            format!(
-                "a key named '{}' may have been created for {}",
-                asked.name, asked.subject
-            ),
-            "look for it in the owner's key list (newest first) and revoke it if it is there, \
-             then create the key again"
-                .to_owned(),
-        ),
-    };
-    Error::Backend(format!(
-        "Clerk's answer to the create {what}: {key}, but Keyward did not get its secret; {todo}"
-    ))
-}
-
-fn key_read_leniently(
-    object: &serde_json::Value,
-    asked: &CreateBody,
-    now: DateTime<Utc>,
-) -> ApiKey {
-    let text = |name: &str| object.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    let flag = |name: &str| object.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
-    let millis = |name: &str| {
-        object
-            .get(name)
-            .and_then(|v| v.as_i64())
-            .and_then(|ms| from_unix_millis(SERVICE, ms).ok())
-    };
-    let expires_at = millis("expiration").or_else(|| {
-        asked
-            .seconds_until_expiration
-            .map(|secs| now + chrono::Duration::seconds(secs))
-    });
-    let subject = text("subject").unwrap_or_else(|| asked.subject.clone());
-    let status = if flag("revoked") {
-        KeyStatus::Revoked
-    } else if flag("expired") {
-        KeyStatus::Expired
-    } else {
-        KeyStatus::derive(false, expires_at, now)
-    };
-    ApiKey {
-        owner: owner_of(&subject),
-        id: text("id").unwrap_or_default(),
-        name: text("name").unwrap_or_else(|| asked.name.to_owned()),
-        created_at: millis("created_at").unwrap_or(now),
-        expires_at,
-        status,
-        revoked_at: None,
-        revocation_reason: text("revocation_reason"),
-        last_used_at: millis("last_used_at"),
-        level: None,
-        scopes: Vec::new(),
-        description: text("description").or_else(|| asked.description.map(str::to_owned)),
-        metadata: object.get("claims").filter(|c| !c.is_null()).cloned(),
-        stub: None,
     }
 }
 
@@ -727,50 +455,31 @@ impl KeyBackend for ClerkFrontendBackend {
             never_expires: true,
             names_kept_locally: false,
             text_limits: TEXT_LIMITS,
+            updates: keyward_core::UpdateFields::NONE,
         }
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
         let new = new.validated_for(&TEXT_LIMITS, &self.client.credentials())?;
-        if new.name.chars().count() < NAME_MIN_CHARS {
-            return Err(Error::invalid(
-                "name",
-                format!("Clerk needs a name of at least {NAME_MIN_CHARS} characters"),
-            ));
-        }
-        if new.level.is_some() {
-            return Err(Error::invalid("level", "Clerk keys have no level"));
-        }
-        if !new.scopes.is_empty() {
-            return Err(Error::invalid(
-                "scopes",
-                "Clerk's Frontend API takes no scopes; a backend (instance key) profile can set them",
-            ));
-        }
+        check_new_key(&new, API)?;
         let body = CreateBody {
-            kind: "api_key",
             name: &new.name,
             subject: self.subject(new.owner.as_ref()).await?,
             description: new.description.as_deref(),
+            // Refused above: the Frontend API takes none.
+            scopes: &[],
             seconds_until_expiration: new.expiration.seconds_from(Utc::now())?,
         };
         let answer = self
             .authed(
                 |token| {
-                    Request::create(self.client.url(&["api_keys"]), &body)
+                    Request::create(self.client.url(&["api_keys"]), &body.to_wire(API))
                         .query(&[("_clerk_session_id", token.session_id.clone())])
                 },
                 |mut response, _| {
                     // The FAPI answers 201 (fapi/2026-05-12.yml `createApiKey`); 200 is read too.
                     if !matches!(response.status.as_u16(), 200 | 201) {
-                        let error = error_from(&response, &format!("owner {}", body.subject));
-                        return Err(match error {
-                            Error::Backend(message) => Error::Backend(format!(
-                                "{message}; a key named '{}' may have been created: check the owner's key list before trying again",
-                                body.name
-                            )),
-                            other => other,
-                        });
+                        return Err(wire::create_refused(&response, &body, API));
                     }
                     let created = created_from(&response, &body, Utc::now());
                     response.wipe();
@@ -787,7 +496,7 @@ impl KeyBackend for ClerkFrontendBackend {
     async fn list(&self, query: &ListQuery) -> Result<Page<ApiKey>> {
         let query = query.clone().validated()?;
         let subject = self.subject(query.owner.as_ref()).await?;
-        if !Self::server_can_answer(&query) {
+        if !server_can_answer(&query) {
             return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
         }
         let include_invalid = query.status != StatusFilter::Active;
@@ -806,13 +515,7 @@ impl KeyBackend for ClerkFrontendBackend {
             },
         )
         .await?;
-        Ok(Page {
-            items: chunk.items,
-            page: query.page,
-            limit: query.limit,
-            total: Some(chunk.total),
-            has_more: query.offset() + u64::from(query.limit) < chunk.total,
-        })
+        Ok(page_of_window(chunk, &query))
     }
 
     /// The Frontend API has no route for one key: it is looked up in the listings of the user
@@ -820,7 +523,7 @@ impl KeyBackend for ClerkFrontendBackend {
     async fn get(&self, id: &str) -> Result<ApiKey> {
         let id = key_id(id)?;
         for owner in self.owners().await? {
-            let keys = self.snapshot(&clerk_subject(&owner)).await?;
+            let keys = self.snapshot(&clerk_subject(&owner, API)).await?;
             if let Some(key) = keys.iter().find(|key| key.id == id) {
                 return Ok(key.clone());
             }
@@ -841,7 +544,7 @@ impl KeyBackend for ClerkFrontendBackend {
                     Request::post(self.client.url(&["api_keys", id, "revoke"]), &body)
                         .query(&[("_clerk_session_id", token.session_id.clone())])
                 },
-                |response, _| key_from(&response, id),
+                |response, _| wire::key_from(&response, id, API),
             )
             .await?;
         self.snapshots.revoked(&key, AfterRevoke::Replace);
@@ -889,10 +592,10 @@ mod tests {
 
     fn asked() -> CreateBody<'static> {
         CreateBody {
-            kind: "api_key",
             name: "CI key",
             subject: "user_2abc".into(),
             description: Some("nightly"),
+            scopes: &[],
             seconds_until_expiration: Some(3600),
         }
     }
@@ -955,7 +658,10 @@ mod tests {
             (429, RateLimited),
             (500, Backend),
         ] {
-            assert_eq!(error_from(&response(status, "{}"), "x").code(), code);
+            assert_eq!(
+                wire::error_from(&response(status, "{}"), "x", API).code(),
+                code
+            );
         }
         let signed_out = session_error(&response(401, "{}"));
         assert_eq!(signed_out.code(), Unauthorized);

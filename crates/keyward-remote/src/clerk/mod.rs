@@ -1,0 +1,185 @@
+//! Clerk API keys, over either of Clerk's two APIs:
+//!
+//! - the **Backend API** (BAPI, [`ClerkBackend`]) with the instance secret key: any owner,
+//!   scopes, verify, get one key and read a secret again;
+//! - the **Frontend API** (FAPI, [`ClerkFrontendBackend`]) as a signed-in end user: the user's own
+//!   keys and those of their organizations, no scopes, no verify, no get route, no `/secret`.
+//!
+//! Both speak the same `APIKey` object, list answer and error body ([`wire`]) and follow the same
+//! rules for names, owners, listings and create answers (here). Where the two APIs differ, [`Api`]
+//! says how, naming the vendor source. The contracts are in docs/backends/clerk.md and
+//! docs/backends/clerk-frontend.md.
+
+mod backend_api;
+mod frontend_api;
+mod wire;
+
+pub use backend_api::{ClerkBackend, ClerkConfig, ClerkPath};
+pub use frontend_api::{ClerkFrontendBackend, ClerkFrontendConfig};
+
+use crate::listing::{is_server_order, Chunk};
+use keyward_core::{
+    ApiKey, Error, ListQuery, NewKey, Page, Result, StatusFilter, Subject, TextLimits,
+};
+
+const SERVICE: &str = "Clerk";
+/// Clerk's largest `limit` for `GET /api_keys` on both APIs (clerk/openapi-specs
+/// `bapi/2026-05-12.yml` and `fapi/2026-05-12.yml`: `maximum: 100`; the SDK's generic pagination
+/// docstring says "less than 501", which this route does not promise).
+const MAX_PAGE: u32 = 100;
+/// Clerk refuses shorter names (both specs, `minLength: 3`).
+const NAME_MIN_CHARS: usize = 3;
+/// What Clerk keeps of free text (docs/backends/clerk.md, Limits): a description of at most 255
+/// characters (`createApiKey`, `maxLength: 255`, in both specs); no maximum is stated for a name
+/// or a `revocation_reason`, so Keyward's own caps apply.
+const TEXT_LIMITS: TextLimits = TextLimits {
+    name: TextLimits::GENERIC.name,
+    description: 255,
+    reason: TextLimits::GENERIC.reason,
+};
+
+/// Which of Clerk's APIs a rule is applied for: where the two genuinely differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Backend,
+    Frontend,
+}
+
+impl Api {
+    /// The owner kinds a subject may name. BAPI: `^(user|org|mch|scim)_\w{27}$` (bapi spec
+    /// `createApiKey`); FAPI: `^(user|org)_\w{27}$` (fapi spec), a user acts for people only.
+    fn subject_prefixes(self) -> &'static [&'static str] {
+        match self {
+            Api::Backend => &["user_", "org_", "mch_", "scim_"],
+            Api::Frontend => &["user_", "org_"],
+        }
+    }
+
+    /// What a 401 means: a wrong instance key (BAPI), or a session Clerk refused even after the
+    /// one refresh [`frontend_api`] tries (FAPI).
+    fn credential_refused(self) -> Error {
+        match self {
+            Api::Backend => Error::Unauthorized(
+                "Clerk rejected the secret key: check the profile's credential (sk_live_… or sk_test_…)".into(),
+            ),
+            Api::Frontend => Error::Unauthorized(format!(
+                "Clerk refused this session's token even after a refresh: {}",
+                frontend_api::SIGN_IN_AGAIN
+            )),
+        }
+    }
+
+    /// A 403 without Clerk's own words: who may not act on `target`.
+    fn may_not(self, target: &str) -> String {
+        match self {
+            Api::Backend => "this secret key may not do that".into(),
+            Api::Frontend => format!("this user may not manage the keys of {target}"),
+        }
+    }
+
+    /// The FAPI's create takes no scopes (fapi spec `createApiKey`, `additionalProperties:
+    /// false`), so a user-mode profile shows none.
+    fn shows_scopes(self) -> bool {
+        self == Api::Backend
+    }
+
+    /// Why a key whose secret was lost must be revoked: the BAPI could read it again
+    /// (`GET /api_keys/{id}/secret`, bapi spec `getApiKeySecret`) but that failed; the FAPI has
+    /// no such route (fapi spec).
+    fn why_revoke(self) -> &'static str {
+        match self {
+            Api::Backend => "",
+            Api::Frontend => "the Frontend API never shows a secret again, so ",
+        }
+    }
+}
+
+/// Clerk ids carry their kind (`user_…`, `org_…`); `user:2abc` is accepted as `user_2abc`.
+fn clerk_subject(subject: &Subject, api: Api) -> String {
+    let id = subject.id();
+    if api
+        .subject_prefixes()
+        .iter()
+        .any(|prefix| id.starts_with(prefix))
+    {
+        id.to_owned()
+    } else {
+        format!("{}_{id}", subject.kind())
+    }
+}
+
+/// Machine (`mch_`) and SCIM subjects have no [`Subject`] kind, so they show no owner.
+fn owner_of(subject: &str) -> Option<Subject> {
+    if subject.starts_with("org_") {
+        Some(Subject::Org(subject.to_owned()))
+    } else if subject.starts_with("user_") {
+        Some(Subject::User(subject.to_owned()))
+    } else {
+        None
+    }
+}
+
+/// Refuses, before sending, what Clerk would refuse in a new key: a short name, a level, and
+/// scopes on the FAPI.
+fn check_new_key(new: &NewKey, api: Api) -> Result<()> {
+    if new.name.chars().count() < NAME_MIN_CHARS {
+        return Err(Error::invalid(
+            "name",
+            format!("Clerk needs a name of at least {NAME_MIN_CHARS} characters"),
+        ));
+    }
+    if new.level.is_some() {
+        return Err(Error::invalid(
+            "level",
+            match api {
+                Api::Backend => "Clerk keys have no level; use scopes instead",
+                Api::Frontend => "Clerk keys have no level",
+            },
+        ));
+    }
+    if api == Api::Frontend && !new.scopes.is_empty() {
+        return Err(Error::invalid(
+            "scopes",
+            "Clerk's Frontend API takes no scopes; a backend (instance key) profile can set them",
+        ));
+    }
+    Ok(())
+}
+
+/// What Clerk can answer itself: valid or all keys, newest first, searched by name.
+fn server_can_answer(query: &ListQuery) -> bool {
+    matches!(query.status, StatusFilter::All | StatusFilter::Active)
+        && is_server_order(query)
+        && !query.has_usage_or_expiry_filter()
+}
+
+/// The query of `GET /api_keys` (the same on both APIs).
+fn list_params(
+    subject: &str,
+    include_invalid: bool,
+    search: Option<&str>,
+    offset: u64,
+    limit: u32,
+) -> Vec<(&'static str, String)> {
+    let mut params = vec![
+        ("subject", subject.to_owned()),
+        ("include_invalid", include_invalid.to_string()),
+        ("limit", limit.to_string()),
+        ("offset", offset.to_string()),
+    ];
+    if let Some(search) = search {
+        params.push(("query", search.to_owned()));
+    }
+    params
+}
+
+/// The page a query asked for, from the window Clerk answered.
+fn page_of_window(chunk: Chunk<ApiKey>, query: &ListQuery) -> Page<ApiKey> {
+    Page {
+        items: chunk.items,
+        page: query.page,
+        limit: query.limit,
+        total: Some(chunk.total),
+        has_more: query.offset() + u64::from(query.limit) < chunk.total,
+    }
+}
