@@ -113,7 +113,28 @@ const URL_HINTS = {
   freesewing: 'https://backend.freesewing.org, or the emulator’s http://127.0.0.1:PORT.',
 };
 
+/** Clerk's Frontend API lives on the application's own domain, not on api.clerk.com. */
+const CLERK_FRONTEND_URL_HINT = 'The application’s Clerk Frontend API, e.g. https://clerk.example.com '
+  + '(the domain of its pk_… key), or the emulator’s http://127.0.0.1:PORT.';
+
+/** The API choice names what each mode signs in with, in the backend's own words. */
+const API_LABELS = {
+  propelauth: { backend: 'Backend API (integration key)', frontend: 'Frontend API (signed-in session)' },
+  clerk: { backend: 'Backend (instance secret key)', frontend: 'Frontend (signed in as yourself)' },
+};
+
+function urlHint(backend, api) {
+  if (backend === 'clerk' && api === 'frontend') return CLERK_FRONTEND_URL_HINT;
+  return URL_HINTS[backend] ?? '';
+}
+
+/** Backends whose frontend API signs in through the sign-in window. */
+const SIGN_IN_BACKENDS = ['propelauth', 'clerk'];
+
 function credentialHint(backend, api, auth) {
+  if (backend === 'clerk' && api === 'frontend') {
+    return 'Use Sign in…, or paste the __client cookie value of a signed-in session.';
+  }
   if (backend === 'clerk') return 'The instance secret key (sk_live_… or sk_test_…).';
   if (backend === 'propelauth' && api === 'frontend') {
     return 'Use Sign in, or paste a session cookie written name=value.';
@@ -282,12 +303,17 @@ export class ProfilesDialog {
       const forApi = !field.dataset.api || field.dataset.api === apiKind;
       show(field, forBackend && forApi);
     }
-    $('#pf-url-hint').textContent = URL_HINTS[backend] ?? '';
+    const labels = API_LABELS[backend];
+    if (labels) {
+      for (const option of this.inputs.api.options) option.textContent = labels[option.value];
+    }
+    $('#pf-url-hint').textContent = urlHint(backend, apiKind);
     $('#pf-credential-hint').textContent = credentialHint(backend, apiKind, this.inputs.auth.value);
-    // Sign in works on a saved PropelAuth frontend profile: its URL must be in the config.
+    // Sign in works on a saved frontend profile of PropelAuth or Clerk: its URL must be in the
+    // config, and the form must still show that backend and API.
     const saved = this.savedSpec;
-    const canSignIn = saved?.backend === 'propelauth' && saved?.api === 'frontend'
-      && backend === 'propelauth' && apiKind === 'frontend';
+    const canSignIn = SIGN_IN_BACKENDS.includes(backend) && apiKind === 'frontend'
+      && saved?.backend === backend && saved?.api === 'frontend';
     show($('#pf-sign-in'), canSignIn);
   }
 
@@ -306,14 +332,17 @@ export class ProfilesDialog {
     const { inputs } = this;
     const backend = inputs.backend.value;
     const remote = backend !== 'local';
+    const clerkFrontend = backend === 'clerk' && inputs.api.value === 'frontend';
     return {
       name: inputs.name.value.trim(),
       backend,
       url: remote ? value(inputs.url) : null,
       subject: ['propelauth', 'clerk'].includes(backend) ? value(inputs.subject) : null,
-      api: backend === 'propelauth' ? inputs.api.value : null,
+      // Clerk's backend mode is the default: only user mode is written down.
+      api: backend === 'propelauth' ? inputs.api.value : (clerkFrontend ? 'frontend' : null),
       auth: backend === 'freesewing' ? inputs.auth.value : null,
-      api_path: backend === 'clerk' ? inputs.api_path.value : null,
+      // The Frontend API's routes are fixed: a path belongs to the Backend API only.
+      api_path: backend === 'clerk' && !clerkFrontend ? inputs.api_path.value : null,
       auth_url: backend === 'propelauth' && inputs.api.value === 'backend' ? value(inputs.auth_url) : null,
       data_dir: backend === 'local' ? value(inputs.data_dir) : null,
     };

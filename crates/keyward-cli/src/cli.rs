@@ -35,7 +35,8 @@ Exit status:
 #[derive(Debug, Parser)]
 #[command(
     name = "keyward",
-    version,
+    // The commit comes from build.rs (git, or KEYWARD_COMMIT for builds outside a clone).
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KEYWARD_COMMIT"), ")"),
     about = "Manage API keys from the terminal, scripts and CI",
     after_help = EXAMPLES
 )]
@@ -70,6 +71,32 @@ pub enum Command {
         after_help = "The countdown is kept in the config file as clipboard_clear_seconds (1 to 3600) and used by the\napp and by `keys copy` / `keys create --copy` (KEYWARD_CLEAR_AFTER and --clear-after win over it).\n\nExamples:\n  keyward settings\n  keyward settings --clipboard-clear-seconds 45 --json"
     )]
     Settings(SettingsArgs),
+    /// Check what Keyward needs on this machine: keychain, display, config, data dir, backends.
+    #[command(
+        after_help = "One line per check: ok, warning (works with a limit) or problem, and what to do. Checks that\ntalk to something (keychain, clipboard, each profile's backend: one page of one key) give up\nafter --timeout seconds. Nothing is created or changed.\n\nExit status: 0 when there is no problem (warnings allowed); otherwise that of the first\nproblem (2 config, 4 data dir permissions, 9 keychain, 3 or 8 a profile's backend, ...).\n\nExamples:\n  keyward doctor\n  keyward doctor --json --timeout 10"
+    )]
+    Doctor(DoctorArgs),
+    /// Print shell completions or the man page (used to build the packages).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Seconds each check that talks to something may take (1 to 120; default 5).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Completions for SHELL (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on stdout.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -309,7 +336,7 @@ pub enum ProfilesCommand {
     List,
     /// Add a profile.
     #[command(
-        after_help = "Which flags a backend takes:\n  local        [--data-dir DIR]\n  propelauth   --url URL [--api backend|frontend] [--auth-url URL] [--subject user:ID|org:ID]\n  clerk        --url URL [--api-path /api_keys|/v1/api_keys] [--subject user:ID|org:ID]\n  freesewing   --url URL [--auth key|jwt]\nURLs must use https://, except loopback addresses (http://127.0.0.1:8787 for an emulator).\nThe credential is not a flag: save it with `keyward profiles set-credential NAME`.\n\nExamples:\n  keyward profiles add acme --backend clerk --url https://api.clerk.com --subject user:user_2x...\n  keyward profiles add propel --backend propelauth --url https://auth.acme.com\n  keyward profiles add sewing --backend freesewing --url https://backend.freesewing.org --auth key"
+        after_help = "Which flags a backend takes:\n  local        [--data-dir DIR]\n  propelauth   --url URL [--api backend|frontend] [--auth-url URL] [--subject user:ID|org:ID]\n  clerk        --url URL [--api backend|frontend] [--api-path /api_keys|/v1/api_keys] [--subject user:ID|org:ID]\n               (--api frontend: user mode, --url is the application's Clerk Frontend API; no --api-path)\n  freesewing   --url URL [--auth key|jwt]\nURLs must use https://, except loopback addresses (http://127.0.0.1:8787 for an emulator).\nThe credential is not a flag: save it with `keyward profiles set-credential NAME`.\n\nExamples:\n  keyward profiles add acme --backend clerk --url https://api.clerk.com --subject user:user_2x...\n  keyward profiles add propel --backend propelauth --url https://auth.acme.com\n  keyward profiles add sewing --backend freesewing --url https://backend.freesewing.org --auth key"
     )]
     Add(ProfileArgs),
     /// Change a profile: the flags given replace those settings, the others are kept.
@@ -326,7 +353,7 @@ pub enum ProfilesCommand {
     Use(NameArg),
     /// Save a remote profile's credential in the OS keychain, read from standard input.
     #[command(
-        after_help = "The credential is read from the first line of standard input, never from the command line; at a\nterminal it is read without echo. It is then checked by listing one page of keys, and kept\neither way.\n  propelauth   the integration API key (api = backend), or the session cookie (api = frontend)\n  clerk        the instance secret key (sk_...)\n  freesewing   KEY:SECRET of an API key (auth = key), or a JWT (auth = jwt)\n\nExample:\n  printf '%s\\n' \"$CLERK_SECRET_KEY\" | keyward profiles set-credential acme"
+        after_help = "The credential is read from the first line of standard input, never from the command line; at a\nterminal it is read without echo. It is then checked by listing one page of keys, and kept\neither way.\n  propelauth   the integration API key (api = backend), or the session cookie (api = frontend)\n  clerk        the instance secret key (sk_...) (api = backend), or in user mode (api = frontend)\n               the value of the __client cookie of a signed-in session; or Sign in in the app, whose\n               saved session the CLI then uses for the same profile\n  freesewing   KEY:SECRET of an API key (auth = key), or a JWT (auth = jwt)\n\nExample:\n  printf '%s\\n' \"$CLERK_SECRET_KEY\" | keyward profiles set-credential acme"
     )]
     SetCredential(NameArg),
     /// Delete a profile's credential from the OS keychain.
@@ -369,7 +396,9 @@ pub struct ProfileSettings {
     /// Default owner of new keys and listings: user:ID or org:ID (PropelAuth, Clerk).
     #[arg(long, value_name = "user:ID|org:ID")]
     pub subject: Option<String>,
-    /// PropelAuth: backend (integration key) or frontend (a signed-in session).
+    /// PropelAuth: backend (integration key) or frontend (a signed-in session). Clerk: backend
+    /// (the instance secret key, the default) or frontend (user mode: signed in as yourself to
+    /// the application's Frontend API).
     #[arg(long, value_name = "backend|frontend")]
     pub api: Option<String>,
     /// FreeSewing: key (KEY:SECRET, HTTP Basic) or jwt.

@@ -233,8 +233,9 @@ pub async fn set_default_profile(state: State<'_, AppState>, name: String) -> Re
     profile_list(&state).await
 }
 
-/// Opens the sign-in window of a PropelAuth frontend profile and waits until the session works;
-/// the session cookie is then saved as the profile's credential in the keychain.
+/// Opens the sign-in window of a frontend (signed-in) profile, PropelAuth's or Clerk's, and waits
+/// until the session works; what the backend needs of its cookies is then saved as the profile's
+/// credential in the keychain (signin.rs).
 #[tauri::command]
 pub async fn sign_in(
     app: AppHandle,
