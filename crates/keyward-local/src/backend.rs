@@ -3,8 +3,8 @@
 use crate::store::LocalStore;
 use async_trait::async_trait;
 use keyward_core::{
-    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
-    Result, RevokeKind, SortField, Subject, TextLimits, Verification,
+    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyUpdate, ListQuery,
+    NewKey, Page, Result, RevokeKind, SortField, Subject, TextLimits, Verification,
 };
 use secrecy::SecretString;
 
@@ -57,7 +57,7 @@ impl KeyBackend for LocalStore {
             never_expires: true,
             names_kept_locally: false,
             text_limits: TEXT_LIMITS,
-            updates: keyward_core::UpdateFields::NONE,
+            updates: LocalStore::UPDATABLE,
         }
     }
 
@@ -87,6 +87,15 @@ impl KeyBackend for LocalStore {
     async fn verify(&self, secret: &SecretString) -> Result<Verification> {
         let secret = secret.clone();
         self.blocking(move |store| store.verify_sync(&secret)).await
+    }
+
+    async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        // Refused fields and bad values are answered before the blocking pool is asked.
+        change.check_against(&LocalStore::UPDATABLE)?;
+        let change = change.clone().validated_for(&TEXT_LIMITS, &[])?;
+        let id = id.to_owned();
+        self.blocking(move |store| store.update_sync(&id, &change))
+            .await
     }
 
     /// `SELECT DISTINCT` over the owner index rather than a walk of the listing.

@@ -1,7 +1,7 @@
 //! Keyward's local offline key store: a real [`KeyBackend`](keyward_core::KeyBackend) on SQLite.
 //!
 //! Keys are generated here ([`keyward_core::key_format`]); the file keeps only each secret's
-//! SHA-256 and a display stub, never the secret. Every create and revoke is recorded in the
+//! SHA-256 and a display stub, never the secret. Every create, update and revoke is recorded in the
 //! store's trail ([`TrailEntry`]) in the same transaction as the change, and so is every failed
 //! verification. Search, filters, sorting and paging all run in SQL, with an FTS5 trigram index
 //! for name search.

@@ -6,10 +6,11 @@
 
 use crate::sqlite::OwnFile;
 
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("migrations/001_keys_and_audit.sql"),
     include_str!("migrations/002_name_search.sql"),
     include_str!("migrations/003_owner_and_usage_indexes.sql"),
+    include_str!("migrations/004_trail_records_updates.sql"),
 ];
 
 /// `keyward.db`.

@@ -8,7 +8,8 @@ use crate::{list, schema, sqlite, time};
 use chrono::{DateTime, Utc};
 use keyward_core::key_format::{self, SecretHash};
 use keyward_core::{
-    ApiKey, CreatedKey, Error, KeyStatus, ListQuery, NewKey, Page, Result, Subject, Verification,
+    ApiKey, CreatedKey, Error, KeyStatus, KeyUpdate, ListQuery, NewExpiry, NewKey, Page, Result,
+    Subject, TextLimits, UpdateFields, Verification,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use secrecy::{ExposeSecret, SecretString};
@@ -154,6 +155,27 @@ impl LocalStore {
         let id = checked_key_id(id)?;
         let reason = checked_reason(reason)?;
         self.lock().revoke(id, reason)
+    }
+
+    /// What [`LocalStore::update_sync`] can change: everything the store keeps of a key that a
+    /// user chose (the owner is fixed; the store has no levels or scopes).
+    pub const UPDATABLE: UpdateFields = UpdateFields {
+        name: true,
+        description: true,
+        expiry: true,
+        scopes: false,
+    };
+
+    /// Changes a key's name, description or expiry, in one transaction with a trail entry saying
+    /// what changed, and returns the key as it now is. A duration counts from now, so it can
+    /// extend or shorten; `Never` removes the expiry; an expired key can be given a new expiry
+    /// (it is active again). A revoked key is refused with `conflict`: revocation is final, and
+    /// an edit must not look like it brought the key back.
+    pub fn update_sync(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        change.check_against(&Self::UPDATABLE)?;
+        let change = change.clone().validated_for(&TextLimits::GENERIC, &[])?;
+        let id = checked_key_id(id)?;
+        self.lock().update(id, &change)
     }
 
     /// Checks a secret. A valid use is recorded to the minute, buffered and written behind (at 512
@@ -317,6 +339,57 @@ impl State {
         key.revoked_at = Some(now);
         key.revocation_reason = reason;
         key.status = KeyStatus::Revoked;
+        Ok(key)
+    }
+
+    fn update(&mut self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        self.flush_last_used()?;
+        let now = time::now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .in_file(&self.path)?;
+        let Some(KeyRow { seq, mut key }) = find_by_id(&tx, id).in_file(&self.path)? else {
+            return Err(unknown_id(id));
+        };
+        if key.revoked_at.is_some() {
+            return Err(Error::Conflict(format!(
+                "key {id} is revoked; a revoked key cannot be changed"
+            )));
+        }
+        if let Some(name) = &change.name {
+            key.name = name.clone();
+        }
+        if change.description.is_some() {
+            key.description = change.description_text().map(str::to_owned);
+        }
+        match change.new_expiry(now)? {
+            Some(NewExpiry::Never) => key.expires_at = None,
+            Some(NewExpiry::At(at)) => key.expires_at = Some(time::truncate(at)),
+            None => {}
+        }
+        let write = || -> rusqlite::Result<()> {
+            let now_ms = now.timestamp_millis();
+            tx.prepare_cached(
+                "UPDATE keys SET name = ?2, description = ?3, expires_at = ?4 WHERE seq = ?1",
+            )?
+            .execute((
+                seq,
+                &key.name,
+                &key.description,
+                key.expires_at.map(|at| at.timestamp_millis()),
+            ))?;
+            trail::record(
+                &tx,
+                now_ms,
+                TrailAction::Update,
+                Some(id),
+                Some(&change.summary()),
+            )?;
+            tx.commit()
+        };
+        write().in_file(&self.path)?;
+        key.status = KeyStatus::derive(false, key.expires_at, now);
         Ok(key)
     }
 

@@ -1,4 +1,4 @@
-//! The store's trail: one row per create, revoke and failed verification, written in the same
+//! The store's trail: one row per create, update, revoke and failed verification, written in the same
 //! transaction as the change, inside `keyward.db`. It records what happened to *this store's*
 //! keys, including verifications, which no other log sees.
 //!
@@ -16,6 +16,8 @@ use serde::Serialize;
 pub enum TrailAction {
     Create,
     Revoke,
+    /// A changed name, description or expiry (since migration 4).
+    Update,
     /// A well-formed secret that was unknown, revoked or expired.
     VerifyFailed,
 }
@@ -25,6 +27,7 @@ impl TrailAction {
         match self {
             TrailAction::Create => "create",
             TrailAction::Revoke => "revoke",
+            TrailAction::Update => "update",
             TrailAction::VerifyFailed => "verify_failed",
         }
     }
@@ -33,6 +36,7 @@ impl TrailAction {
         [
             TrailAction::Create,
             TrailAction::Revoke,
+            TrailAction::Update,
             TrailAction::VerifyFailed,
         ]
         .into_iter()
@@ -54,7 +58,8 @@ pub struct TrailEntry {
     pub action: TrailAction,
     /// The key concerned, when known (an unknown secret has none).
     pub key_id: Option<String>,
-    /// The key's name for a create, the reason for a revoke, the outcome for a failed verify.
+    /// The key's name for a create, what changed for an update ([`keyward_core::KeyUpdate::summary`]),
+    /// the reason for a revoke, the outcome for a failed verify.
     pub detail: Option<String>,
 }
 

@@ -21,7 +21,7 @@ fn a_new_store_is_at_the_latest_version_in_wal_mode() {
     let store = LocalStore::open(&data_dir).unwrap();
     assert_eq!(store.db_path(), data_dir.join("keyward.db"));
     let conn = common::peek(&store);
-    assert_eq!(user_version(&conn), 3);
+    assert_eq!(user_version(&conn), 4);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -65,7 +65,7 @@ fn a_version_1_database_is_migrated_with_its_data() {
     }
 
     let store = LocalStore::open_file(&path).unwrap();
-    assert_eq!(user_version(&common::peek(&store)), 3);
+    assert_eq!(user_version(&common::peek(&store)), 4);
     let page = store
         .list_sync(&ListQuery {
             search: Some("LEGACY".into()),
