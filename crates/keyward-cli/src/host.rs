@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct CliHost {
     pub profile: String,
+    /// The activity log, opened at the first entry and kept: a bulk revoke writes one entry per
+    /// key as it completes.
+    log: std::sync::Mutex<Option<std::sync::Arc<ActivityLog>>>,
     pub secrets: CliSecrets,
     pub cancel: CancelFlag,
     /// Progress on stderr (at a terminal, for more than one key).
@@ -24,6 +27,7 @@ impl CliHost {
     pub fn new(profile: &str, data_dir: PathBuf) -> CliHost {
         CliHost {
             profile: profile.to_owned(),
+            log: std::sync::Mutex::new(None),
             secrets: CliSecrets {
                 data_dir: data_dir.clone(),
             },
@@ -40,7 +44,19 @@ impl Host for CliHost {
     }
 
     async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
-        ActivityLog::open(&self.secrets.data_dir.join(ActivityLog::FILE_NAME))?.record(&entries)
+        let log = {
+            let mut kept = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            match kept.as_ref() {
+                Some(log) => std::sync::Arc::clone(log),
+                None => {
+                    let path = self.secrets.data_dir.join(ActivityLog::FILE_NAME);
+                    let log = std::sync::Arc::new(ActivityLog::open(&path)?);
+                    *kept = Some(std::sync::Arc::clone(&log));
+                    log
+                }
+            }
+        };
+        log.record(&entries)
     }
 
     fn secrets(&self) -> &dyn SecretKeeper {
