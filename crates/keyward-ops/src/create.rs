@@ -55,6 +55,13 @@ pub fn new_key(form: CreateForm) -> Result<NewKey> {
 /// sent. `capabilities` are the ones learned when the backend was opened
 /// ([`crate::capabilities::learn`]).
 pub fn fits(kind: &str, capabilities: &Capabilities, new: &NewKey) -> Result<()> {
+    // The backend's own length limits (`keyward_core::free_text`), before the keychain is probed
+    // or anything sent; the adapter checks again with the profile's credential as a known secret.
+    let limits = &capabilities.text_limits;
+    limits.check(keyward_core::TextField::Name, &new.name, &[])?;
+    if let Some(description) = &new.description {
+        limits.check(keyward_core::TextField::Description, description, &[])?;
+    }
     if let Some(level) = new.level {
         match capabilities.levels {
             None => {
@@ -182,6 +189,34 @@ mod tests {
             text_limits: keyward_core::TextLimits::GENERIC,
             updates: keyward_core::UpdateFields::NONE,
         }
+    }
+
+    #[test]
+    fn text_longer_than_the_backend_keeps_is_refused_naming_it() {
+        let caps = Capabilities {
+            descriptions: true,
+            text_limits: keyward_core::TextLimits {
+                name: 10,
+                description: 20,
+                reason: 30,
+            },
+            ..capabilities()
+        };
+        let long_name = NewKey::named("eleven-char", Expiration::default());
+        let error = fits("clerk", &caps, &long_name).unwrap_err();
+        assert_eq!(error.field(), Some("name"), "{error}");
+        let long_description = NewKey {
+            description: Some("d".repeat(21)),
+            ..NewKey::named("short", Expiration::default())
+        };
+        let error = fits("clerk", &caps, &long_description).unwrap_err();
+        assert_eq!(error.field(), Some("description"), "{error}");
+        assert!(fits(
+            "clerk",
+            &caps,
+            &NewKey::named("short", Expiration::default())
+        )
+        .is_ok());
     }
 
     #[test]
