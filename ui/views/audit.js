@@ -7,7 +7,7 @@ import { countLabel, formatNumber, relativeTime } from '../format.js';
 
 const PAGE = 100;
 const SEARCH_DEBOUNCE_MS = 150;
-const ACTIONS = { created: 'Created', revoked: 'Revoked', revoke_failed: 'Revoke failed' };
+const ACTIONS = { created: 'Created', updated: 'Updated', revoked: 'Revoked', revoke_failed: 'Revoke failed' };
 
 export class AuditView {
   constructor() {

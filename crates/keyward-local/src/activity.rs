@@ -1,4 +1,4 @@
-//! The activity log: what was created and revoked, by which profile, across every backend. It is
+//! The activity log: what was created, updated and revoked, by which profile, across every backend. It is
 //! what the app's "Audit log" view and `keyward audit` show.
 //!
 //! Its own SQLite file (`activity.db` in the data dir), apart from the local store's `keyward.db`,
@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Migration N takes the file from version N-1 to N. Released ones are never edited.
-const MIGRATIONS: [&str; 1] = [r"
+const MIGRATIONS: [&str; 2] = [
+    r"
 CREATE TABLE activity (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     at            INTEGER NOT NULL,              -- unix milliseconds
@@ -42,7 +43,31 @@ CREATE TABLE expiry_notifications (
     at      INTEGER NOT NULL,
     UNIQUE (profile, key_id, day)
 );
-"];
+",
+    r"
+-- 'updated' (a key's name, description, expiry or scopes changed; `reason` says what). SQLite
+-- cannot alter a CHECK constraint, so the table is rebuilt, every row and id kept.
+CREATE TABLE activity_v2 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    at            INTEGER NOT NULL,
+    profile       TEXT    NOT NULL,
+    backend       TEXT    NOT NULL,
+    action        TEXT    NOT NULL
+                  CHECK (action IN ('created', 'revoked', 'revoke_failed', 'updated')),
+    key_id        TEXT    NOT NULL,
+    key_name      TEXT,
+    reason        TEXT,
+    error_code    TEXT,
+    error_message TEXT
+);
+INSERT INTO activity_v2 SELECT id, at, profile, backend, action, key_id, key_name, reason,
+    error_code, error_message FROM activity;
+DROP TABLE activity;
+ALTER TABLE activity_v2 RENAME TO activity;
+CREATE INDEX activity_at ON activity (at);
+CREATE INDEX activity_key_id ON activity (key_id);
+",
+];
 
 /// `activity.db`.
 const ACTIVITY_FILE: OwnFile = OwnFile {
@@ -58,6 +83,8 @@ pub enum ActivityAction {
     Created,
     Revoked,
     RevokeFailed,
+    /// A key's name, description, expiry or scopes changed; the entry's `reason` says what.
+    Updated,
 }
 
 impl ActivityAction {
@@ -66,6 +93,7 @@ impl ActivityAction {
             ActivityAction::Created => "created",
             ActivityAction::Revoked => "revoked",
             ActivityAction::RevokeFailed => "revoke_failed",
+            ActivityAction::Updated => "updated",
         }
     }
 
@@ -74,6 +102,7 @@ impl ActivityAction {
             "created" => Some(ActivityAction::Created),
             "revoked" => Some(ActivityAction::Revoked),
             "revoke_failed" => Some(ActivityAction::RevokeFailed),
+            "updated" => Some(ActivityAction::Updated),
             _ => None,
         }
     }
@@ -88,6 +117,7 @@ pub struct NewActivity {
     pub action: ActivityAction,
     pub key_id: String,
     pub key_name: Option<String>,
+    /// The revoke reason; for [`ActivityAction::Updated`], what changed (never a secret).
     pub reason: Option<String>,
     /// Why, for [`ActivityAction::RevokeFailed`].
     pub error: Option<ErrorBody>,
@@ -522,6 +552,37 @@ pub(crate) fn csv_cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_log_keeps_its_rows_and_ids_and_takes_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(ActivityLog::FILE_NAME);
+        let mut conn = Connection::open(&path).unwrap();
+        sqlite::migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO activity (id, at, profile, backend, action, key_id)
+             VALUES (7, 1, 'p', 'local', 'revoked', 'key_a');",
+        )
+        .unwrap();
+        drop(conn);
+        let log = ActivityLog::open(&path).unwrap();
+        log.record(&[NewActivity {
+            profile: "p".into(),
+            backend: "local".into(),
+            action: ActivityAction::Updated,
+            key_id: "key_a".into(),
+            key_name: None,
+            reason: Some("expiry → never".into()),
+            error: None,
+        }])
+        .unwrap();
+        let entries = log.list(&ActivityQuery::default()).unwrap().entries;
+        let kept: Vec<_> = entries.iter().map(|e| (e.id, e.action)).collect();
+        assert_eq!(
+            kept,
+            [(8, ActivityAction::Updated), (7, ActivityAction::Revoked)]
+        );
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
