@@ -16,6 +16,7 @@ mod key_names;
 mod last_used;
 mod list;
 mod row;
+pub mod scheduled;
 mod schema;
 mod sqlite;
 mod store;
@@ -27,5 +28,6 @@ pub use activity::{
     NewActivity,
 };
 pub use key_names::LocalKeyNames;
+pub use scheduled::{NewScheduledRevoke, ScheduledRevoke, ScheduledRevokes};
 pub use store::LocalStore;
 pub use trail::{TrailAction, TrailEntry};
