@@ -35,7 +35,8 @@ Exit status:
 #[derive(Debug, Parser)]
 #[command(
     name = "keyward",
-    version,
+    // The commit comes from build.rs (git, or KEYWARD_COMMIT for builds outside a clone).
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KEYWARD_COMMIT"), ")"),
     about = "Manage API keys from the terminal, scripts and CI",
     after_help = EXAMPLES
 )]
@@ -70,6 +71,32 @@ pub enum Command {
         after_help = "The countdown is kept in the config file as clipboard_clear_seconds (1 to 3600) and used by the\napp and by `keys copy` / `keys create --copy` (KEYWARD_CLEAR_AFTER and --clear-after win over it).\n\nExamples:\n  keyward settings\n  keyward settings --clipboard-clear-seconds 45 --json"
     )]
     Settings(SettingsArgs),
+    /// Check what Keyward needs on this machine: keychain, display, config, data dir, backends.
+    #[command(
+        after_help = "One line per check: ok, warning (works with a limit) or problem, and what to do. Checks that\ntalk to something (keychain, clipboard, each profile's backend: one page of one key) give up\nafter --timeout seconds. Nothing is created or changed.\n\nExit status: 0 when there is no problem (warnings allowed); otherwise that of the first\nproblem (2 config, 4 data dir permissions, 9 keychain, 3 or 8 a profile's backend, ...).\n\nExamples:\n  keyward doctor\n  keyward doctor --json --timeout 10"
+    )]
+    Doctor(DoctorArgs),
+    /// Print shell completions or the man page (used to build the packages).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Seconds each check that talks to something may take (1 to 120; default 5).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Completions for SHELL (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on stdout.
+    Man,
 }
 
 #[derive(Debug, Args)]

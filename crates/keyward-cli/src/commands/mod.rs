@@ -4,8 +4,10 @@
 mod audit;
 mod clipboard;
 mod create;
+mod doctor;
 mod expiring;
 mod filter;
+mod generate;
 mod get;
 mod list;
 mod profiles;
@@ -27,9 +29,16 @@ use std::time::Duration;
 
 
 pub fn run(cli: Cli) -> Result<Exit> {
+    // These two run before the paths are read: doctor reports a bad environment rather than
+    // failing on it, and the generated completions and man page depend on nothing.
+    let command = match cli.command {
+        Command::Doctor(args) => return doctor::run(&args, cli.json),
+        Command::Generate(what) => return generate::run(what),
+        command => command,
+    };
     let paths = Paths::from_env()?;
     let json = cli.json;
-    match cli.command {
+    match command {
         Command::Profiles(command) => profiles::run(command, &paths, json),
         Command::Audit(args) => audit::run(args, &paths, json),
         Command::Settings(args) => settings::run(args, &paths, json),
@@ -54,6 +63,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 KeysCommand::Secret(args) => secret::print(&session, args, json),
             }
         }
+        Command::Doctor(_) | Command::Generate(_) => unreachable!("handled above"),
     }
 }
 
