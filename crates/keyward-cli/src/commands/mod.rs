@@ -27,7 +27,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-
 pub fn run(cli: Cli) -> Result<Exit> {
     // These two run before the paths are read: doctor reports a bad environment rather than
     // failing on it, and the generated completions and man page depend on nothing.
