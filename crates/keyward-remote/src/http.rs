@@ -77,7 +77,7 @@ impl RetryPolicy {
 /// Whether a request may be sent more than once.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Retry {
-    /// Reads, deletes, revokes, verifications: sending twice does no harm.
+    /// Reads, updates, deletes, revokes, verifications: sending twice does no harm.
     Safe,
     /// Creates. If the connection breaks after the request left, we cannot know whether the
     /// server acted, so we say so with this hint instead of risking a duplicate.
@@ -121,6 +121,12 @@ impl Request {
     /// A POST that is safe to repeat (revoke, verify).
     pub(crate) fn post(url: Url, body: &impl Serialize) -> Self {
         Self::new(Method::POST, url).json(body)
+    }
+
+    /// A PATCH of a key's fields to given values (an expiry is sent as an instant, not "from
+    /// now"), so sending it twice does no harm.
+    pub(crate) fn patch(url: Url, body: &impl Serialize) -> Self {
+        Self::new(Method::PATCH, url).json(body)
     }
 
     /// A POST that creates something, and so is sent at most once.

@@ -249,6 +249,15 @@ async fn read(
     Ok(respond(StatusCode::OK, key.full_json()))
 }
 
+/// `PATCH …/{id}` with `{expires_at_seconds?, set_to_never_expire?, metadata?}`, the fields the
+/// SDKs send (node-apis `src/api/endUserApiKeys.ts` `updateApiKey`; propelauth-py
+/// `propelauth_py/api/end_user_api_keys.py` `_update_api_key`, which adds `set_to_never_expire`).
+/// A field left out is left alone; `metadata` replaces the whole object; 200 with a body the SDKs
+/// never read; 400 keyed by field (both SDKs raise on 400 with the parsed body); 404 with an
+/// empty body for an unknown id (propelauth-py raises `EndUserApiKeyNotFoundException`) and, as
+/// DELETE does, for a deleted key [inferred]. An expired key may be given a new expiry, which
+/// takes it out of the archive [inferred: nothing in the SDKs forbids it]. `display_name` is
+/// tolerated (create takes it) though no SDK's update sends it.
 async fn update(
     State(pa): State<Arc<PropelAuth>>,
     headers: HeaderMap,

@@ -7,3 +7,4 @@ mod common;
 mod faults;
 mod freesewing;
 mod propelauth;
+mod update;

@@ -11,8 +11,8 @@ use crate::listing::{
 };
 use chrono::Utc;
 use keyward_core::{
-    ApiKey, CreatedKey, Error, Expiration, KeyStatus, ListQuery, NewKey, Page, Result,
-    StatusFilter, Subject, Verification,
+    ApiKey, CreatedKey, Error, Expiration, KeyStatus, KeyUpdate, ListQuery, NewExpiry, NewKey,
+    Page, Result, StatusFilter, Subject, UpdateFields, Verification,
 };
 use reqwest::header::{HeaderMap, HeaderName, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -283,6 +283,73 @@ impl BackendApi {
         Ok(key)
     }
 
+    /// `PATCH …/{id}` with `{expires_at_seconds?, set_to_never_expire?, metadata?}`: the fields
+    /// PropelAuth's SDKs send (node-apis `src/api/endUserApiKeys.ts` `updateApiKey`, propelauth-py
+    /// `propelauth_py/api/end_user_api_keys.py` `_update_api_key`); no SDK sends a name, so a
+    /// name cannot be changed. The key is read first: an unknown id is `not_found` before
+    /// anything is changed, and the description is merged into the key's metadata (PropelAuth
+    /// replaces the whole object) so that other metadata survives. The answer's body is not read
+    /// (the SDKs ignore it); the key returned is the one read, with the change applied. A 404
+    /// from the PATCH of a key just read means PropelAuth archived it: a `conflict`.
+    pub(super) async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        change.check_against(&BACKEND_UPDATES)?;
+        let change = change
+            .clone()
+            .validated_for(&super::TEXT_LIMITS, &self.client.credentials())?;
+        let mut key = self.get(id).await?;
+        let now = Utc::now();
+        let new_expiry = change.new_expiry(now)?;
+        let metadata = change.description.as_ref().map(|_| {
+            let mut metadata = match key.metadata.take() {
+                Some(serde_json::Value::Object(object)) => object,
+                _ => serde_json::Map::new(),
+            };
+            match change.description_text() {
+                Some(text) => {
+                    metadata.insert("description".into(), text.into());
+                }
+                None => {
+                    metadata.remove("description");
+                }
+            }
+            serde_json::Value::Object(metadata)
+        });
+        let body = UpdateBody {
+            expires_at_seconds: match new_expiry {
+                Some(NewExpiry::At(at)) => Some(at.timestamp()),
+                _ => None,
+            },
+            set_to_never_expire: matches!(new_expiry, Some(NewExpiry::Never)).then_some(true),
+            metadata: metadata.as_ref(),
+        };
+        self.client
+            .call(Request::patch(self.url(&[id]), &body), |response| {
+                match response.status.as_u16() {
+                    200..=299 => Ok(()),
+                    404 => Err(Error::Conflict(format!(
+                        "PropelAuth has archived API key {id} (revoked or deleted): it cannot be changed"
+                    ))),
+                    _ => Err(error_from(&response, &format!("API key {id}"))),
+                }
+            })
+            .await?;
+        match new_expiry {
+            Some(NewExpiry::Never) => key.expires_at = None,
+            Some(NewExpiry::At(at)) => key.expires_at = Some(crate::time::whole_seconds(at)),
+            None => {}
+        }
+        if let Some(metadata) = metadata {
+            key.description = super::description_of(Some(&metadata));
+            key.metadata = Some(metadata);
+        }
+        if key.status != KeyStatus::Revoked {
+            key.status = KeyStatus::derive(false, key.expires_at, now);
+        }
+        // An update changes the key in place, as a revoke that keeps it listed does.
+        self.snapshots.revoked(&key, AfterRevoke::Replace);
+        Ok(key)
+    }
+
     /// `POST …/validate`. A 404, or a refusal naming `api_key_token`, means no active key has
     /// the token: the SDKs treat both so (propelauth-py `api/end_user_api_keys.py` raises
     /// `EndUserApiKeyNotFoundException` on 404; node-apis `src/api/endUserApiKeys.ts` throws
@@ -352,6 +419,25 @@ pub(super) fn refuse_levels_and_scopes(new: &NewKey) -> Result<()> {
         return Err(Error::invalid("scopes", "PropelAuth keys have no scopes"));
     }
     Ok(())
+}
+
+/// What the backend API's PATCH can change (see [`BackendApi::update`]).
+pub(super) const BACKEND_UPDATES: UpdateFields = UpdateFields {
+    name: false,
+    description: true,
+    expiry: true,
+    scopes: false,
+};
+
+/// The PATCH body; a field left out is left alone.
+#[derive(Serialize)]
+struct UpdateBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set_to_never_expire: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a serde_json::Value>,
 }
 
 #[derive(Serialize)]

@@ -22,7 +22,8 @@ use chrono::{DateTime, Utc};
 use frontend_api::FrontendApi;
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ErrorCode, ExpiryPreset, KeyBackend, KeyNames,
-    KeyStatus, ListQuery, NewKey, Page, Result, RevokeKind, Subject, TextLimits, Verification,
+    KeyStatus, KeyUpdate, ListQuery, NewKey, Page, Result, RevokeKind, Subject, TextLimits,
+    Verification,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -161,7 +162,13 @@ impl KeyBackend for PropelAuthBackend {
             // The released frontend API keeps no names: Keyward keeps them per profile.
             names_kept_locally: frontend,
             text_limits: TEXT_LIMITS,
-            updates: keyward_core::UpdateFields::NONE,
+            // The backend API's PATCH (expiry, metadata); the released frontend API has none
+            // (docs/backends/propelauth.md, Update).
+            updates: if frontend {
+                keyward_core::UpdateFields::NONE
+            } else {
+                backend_api::BACKEND_UPDATES
+            },
         }
     }
 
@@ -199,6 +206,20 @@ impl KeyBackend for PropelAuthBackend {
         match &self.api {
             Api::Backend(api) => api.revoke(id).await,
             Api::Frontend(api) => api.revoke(id).await,
+        }
+    }
+
+    /// The backend API changes expiry and description; the frontend API refuses every field
+    /// (the trait's default), before anything is sent.
+    async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        change.check_against(&self.capabilities().updates)?;
+        let id = key_id(id)?;
+        match &self.api {
+            Api::Backend(api) => api.update(id, change).await,
+            Api::Frontend(_) => Err(Error::invalid(
+                KeyUpdate::FIELD,
+                "PropelAuth's frontend API cannot change keys; use a profile with the integration key",
+            )),
         }
     }
 
