@@ -11,7 +11,9 @@
 //! | open a backend | [`capabilities::learn`] (asks the server once what the account may do) |
 //! | create | [`create::new_key`], [`create::fits`], [`create::create`] |
 //! | list, get | [`list::list`], [`list::get`] (with the saved-in-keychain marks) |
+//! | update (name, description, expiry, scopes) | [`update::checked`], [`update::update`] |
 //! | revoke one, many, by filter | [`selection`], [`revoke::revoke`], [`revoke::bulk_http`] |
+//! | rotate, pending revokes | [`rotate::rotate`], [`rotate::run_due`], [`rotate::cancel`] |
 //! | verify | [`verify::verify`] |
 //! | expiring soon, across profiles | [`expiry`] |
 //! | audit export | [`export`] |
@@ -30,10 +32,12 @@ pub mod list;
 pub mod profiles;
 pub mod records;
 pub mod revoke;
+pub mod rotate;
 pub mod selection;
 pub mod settings;
 #[cfg(test)]
 mod test_support;
+pub mod update;
 pub mod verify;
 
 pub use ask_once::AskOnce;
