@@ -13,7 +13,6 @@
 //! | list, get | [`list::list`], [`list::get`] (with the saved-in-keychain marks) |
 //! | update (name, description, expiry, scopes) | [`update::checked`], [`update::update`] |
 //! | revoke one, many, by filter | [`selection`], [`revoke::revoke`], [`revoke::bulk_http`] |
-//! | rotate, pending revokes | [`rotate::rotate`], [`rotate::run_due`], [`rotate::cancel`] |
 //! | verify | [`verify::verify`] |
 //! | expiring soon, across profiles | [`expiry`] |
 //! | audit export | [`export`] |
@@ -32,7 +31,6 @@ pub mod list;
 pub mod profiles;
 pub mod records;
 pub mod revoke;
-pub mod rotate;
 pub mod selection;
 pub mod settings;
 #[cfg(test)]
