@@ -11,6 +11,7 @@ Examples:
   keyward keys list --status active --sort expires --asc
   keyward --profile work keys list --search deploy --json
   keyward keys revoke key_1 key_2 --reason \"laptop lost\" --forget
+  keyward keys update key_1 --expires OneYear --description \"CI deploy\"
   keyward keys revoke --owner user:u_9 --never-used --yes
   keyward keys list --expiring-within 14 --sort expires --asc
   keyward keys expiring --within 30 --all-profiles
@@ -150,6 +151,11 @@ pub enum KeysCommand {
         after_help = "The secret is printed once, on stdout; nothing can show it again, unless it was saved with\n--save-to-keychain. With --copy it goes to the clipboard instead of stdout, and the command waits\nuntil the clipboard is cleared (Ctrl-C clears it at once).\n\nExamples:\n  keyward keys create --name laptop\n  keyward keys create --name ci --expires 2w --owner org:acme --json\n  keyward keys create --name nightly --expires 2027-06-30 --save-to-keychain\n  keyward keys create --name deploy --scope read --scope write --description \"CI\"   (Clerk)\n  keyward keys create --name sewing --level 2 --expires 90d                        (FreeSewing)"
     )]
     Create(CreateArgs),
+    /// Change a key's name, description, expiry or scopes, where the backend allows it.
+    #[command(
+        after_help = "Only the flags given are changed. A field the profile's backend cannot change is refused by name\n(exit 2) before anything is sent. The change is recorded in the activity log (`keyward audit`).\n\nExamples:\n  keyward keys update key_1 --expires OneYear\n  keyward keys update key_1 --expires never --description \"\"      (clears the description)\n  keyward keys update key_1 --name \"CI deploy\" --json"
+    )]
+    Update(UpdateArgs),
     /// Show one key.
     Get(GetArgs),
     /// List the distinct owners of the profile's keys (user:ID, org:ID), as the app's owner filter
@@ -268,6 +274,28 @@ pub struct CreateArgs {
     /// file's clipboard_clear_seconds, else 20); 0 leaves it.
     #[arg(long, value_name = "SECS", requires = "copy")]
     pub clear_after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The key's id.
+    pub id: String,
+    /// A new display name (1 to 100 characters).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A new expiry, counted from now: a preset (TwoWeeks, OneMonth, ThreeMonths, SixMonths,
+    /// OneYear, Never), a duration (12h, 90d, 2w) or a date (2027-01-31, RFC 3339).
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// A new description; "" clears it.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// The key's scopes, replacing the old ones; repeat for several.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Remove every scope.
+    #[arg(long, conflicts_with = "scopes")]
+    pub no_scopes: bool,
 }
 
 #[derive(Debug, Args)]

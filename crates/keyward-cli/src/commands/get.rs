@@ -42,7 +42,7 @@ pub fn owners(session: &Session, json: bool) -> Result<Exit> {
 }
 
 /// One `Label  value` line per field that has a value.
-fn render(key: &ApiKey) -> String {
+pub(super) fn render(key: &ApiKey) -> String {
     let time = |at| format!("{} UTC", output::time(at));
     let mut fields: Vec<(&str, String)> = vec![
         ("ID", output::clean(&key.id)),

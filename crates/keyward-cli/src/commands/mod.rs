@@ -14,6 +14,7 @@ mod profiles;
 mod revoke;
 mod secret;
 mod settings;
+mod update;
 mod verify;
 
 use crate::cli::{Cli, Command, KeysCommand};
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 KeysCommand::Expiring(args) => expiring::run(&config, &session, args, json),
                 KeysCommand::List(args) => list::run(&session, args, json),
                 KeysCommand::Create(args) => create::run(&session, args, json),
+                KeysCommand::Update(args) => update::run(&session, args, json),
                 KeysCommand::Get(args) => get::run(&session, args, json),
                 KeysCommand::Owners => get::owners(&session, json),
                 KeysCommand::Revoke(args) => revoke::run(&session, args, json),
