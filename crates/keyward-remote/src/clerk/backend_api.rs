@@ -7,20 +7,18 @@
 
 use super::wire::{self, CreateAnswer, CreateBody, WireKey};
 use super::{
-    check_new_key, clerk_subject, list_params, page_of_window, server_can_answer, Api, MAX_PAGE,
-    SERVICE, TEXT_LIMITS,
+    check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api, Window,
+    MAX_PAGE, SERVICE, TEXT_LIMITS,
 };
 use crate::endpoint::key_id;
 use crate::errors::parse;
 use crate::http::{sensitive_header, Client, HttpOptions, Request};
-use crate::listing::{
-    fetch_everything, fetch_window, page_of_snapshot, AfterRevoke, Chunk, Snapshots,
-};
+use crate::listing::{page_of_snapshot, AfterRevoke, Chunk, Snapshots};
 use async_trait::async_trait;
 use chrono::Utc;
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyStatus, ListQuery,
-    NewKey, Page, Result, RevokeKind, SortField, StatusFilter, Subject, Verification,
+    NewKey, Page, Result, RevokeKind, SortField, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -156,7 +154,13 @@ impl ClerkBackend {
                 }
                 let read = parse::<WireSecret>(SERVICE, &response);
                 response.wipe();
-                Ok(SecretString::from(read?.secret))
+                // An empty secret is none, as in a create answer ([`wire::created_from`]).
+                match read?.secret {
+                    secret if secret.is_empty() => Err(Error::Backend(format!(
+                        "Clerk's answer for the secret of API key {id} was empty"
+                    ))),
+                    secret => Ok(SecretString::from(secret)),
+                }
             })
             .await
     }
@@ -166,24 +170,15 @@ impl ClerkBackend {
         self.snapshots
             .get_or_read(subject, || {
                 self.with_page_size(|max_page| {
-                    fetch_everything(max_page, |page, size| {
-                        self.fetch_page(subject, true, None, page * u64::from(size), size)
-                    })
+                    read_everything(subject, max_page, |window| self.fetch_page(window))
                 })
             })
             .await
     }
 
-    async fn fetch_page(
-        &self,
-        subject: &str,
-        include_invalid: bool,
-        search: Option<&str>,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Chunk<ApiKey>> {
-        let params = list_params(subject, include_invalid, search, offset, limit);
-        let request = Request::get(self.url(&[])).query(&params);
+    async fn fetch_page(&self, window: Window<'_>) -> Result<Chunk<ApiKey>> {
+        let limit = window.limit;
+        let request = Request::get(self.url(&[])).query(&window.params());
         self.client
             .call(request, |response| {
                 if wire::is_limit_refusal(&response) {
@@ -196,7 +191,7 @@ impl ClerkBackend {
                         format!("Clerk refused pages of {limit} keys"),
                     ));
                 }
-                wire::chunk_from(&response, subject, API)
+                wire::chunk_from(&response, window.subject, API)
             })
             .await
     }
@@ -289,26 +284,10 @@ impl KeyBackend for ClerkBackend {
         if !server_can_answer(&query) {
             return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
         }
-        let include_invalid = query.status != StatusFilter::Active;
-        let chunk = self
-            .with_page_size(|max_page| {
-                fetch_window(
-                    query.offset(),
-                    query.limit.into(),
-                    max_page,
-                    |page, size| {
-                        self.fetch_page(
-                            &subject,
-                            include_invalid,
-                            query.search.as_deref(),
-                            page * u64::from(size),
-                            size,
-                        )
-                    },
-                )
-            })
-            .await?;
-        Ok(page_of_window(chunk, &query))
+        self.with_page_size(|max_page| {
+            read_page(&query, &subject, max_page, |window| self.fetch_page(window))
+        })
+        .await
     }
 
     async fn get(&self, id: &str) -> Result<ApiKey> {
@@ -375,17 +354,9 @@ impl KeyBackend for ClerkBackend {
 #[cfg(test)]
 mod tests {
     use super::super::owner_of;
+    use super::wire::response;
     use super::wire::{created_from, error_from, is_limit_refusal, key_may_exist};
     use super::*;
-    use crate::http::Response;
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
 
     fn clerk_error(param: Option<&str>) -> String {
         serde_json::json!({

@@ -12,21 +12,19 @@
 
 use super::wire::{self, CreateAnswer, CreateBody};
 use super::{
-    check_new_key, clerk_subject, list_params, page_of_window, server_can_answer, Api, MAX_PAGE,
-    SERVICE, TEXT_LIMITS,
+    check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api, Window,
+    MAX_PAGE, SERVICE, TEXT_LIMITS,
 };
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
 use crate::http::{sensitive_header, Client, HttpOptions, Request, Response};
-use crate::listing::{
-    fetch_everything, fetch_window, page_of_snapshot, AfterRevoke, Chunk, Snapshots,
-};
+use crate::listing::{page_of_snapshot, AfterRevoke, Chunk, Snapshots};
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
-    Result, RevokeKind, SortField, StatusFilter, Subject, Verification,
+    Result, RevokeKind, SortField, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE};
 use reqwest::StatusCode;
@@ -266,25 +264,16 @@ impl ClerkFrontendBackend {
     async fn snapshot(&self, subject: &str) -> Result<std::sync::Arc<Vec<ApiKey>>> {
         self.snapshots
             .get_or_read(subject, || {
-                fetch_everything(MAX_PAGE, |page, size| {
-                    self.fetch_page(subject, true, None, page * u64::from(size), size)
-                })
+                read_everything(subject, MAX_PAGE, |window| self.fetch_page(window))
             })
             .await
     }
 
-    async fn fetch_page(
-        &self,
-        subject: &str,
-        include_invalid: bool,
-        search: Option<&str>,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Chunk<ApiKey>> {
-        let params = list_params(subject, include_invalid, search, offset, limit);
+    async fn fetch_page(&self, window: Window<'_>) -> Result<Chunk<ApiKey>> {
+        let params = window.params();
         self.authed(
             |token| self.list_request(token).query(&params),
-            |response, _| wire::chunk_from(&response, subject, API),
+            |response, _| wire::chunk_from(&response, window.subject, API),
         )
         .await
     }
@@ -499,23 +488,7 @@ impl KeyBackend for ClerkFrontendBackend {
         if !server_can_answer(&query) {
             return Ok(page_of_snapshot(&self.snapshot(&subject).await?, &query));
         }
-        let include_invalid = query.status != StatusFilter::Active;
-        let chunk = fetch_window(
-            query.offset(),
-            query.limit.into(),
-            MAX_PAGE,
-            |page, size| {
-                self.fetch_page(
-                    &subject,
-                    include_invalid,
-                    query.search.as_deref(),
-                    page * u64::from(size),
-                    size,
-                )
-            },
-        )
-        .await?;
-        Ok(page_of_window(chunk, &query))
+        read_page(&query, &subject, MAX_PAGE, |window| self.fetch_page(window)).await
     }
 
     /// The Frontend API has no route for one key: it is looked up in the listings of the user
@@ -580,15 +553,8 @@ impl KeyBackend for ClerkFrontendBackend {
 
 #[cfg(test)]
 mod tests {
+    use super::wire::response;
     use super::*;
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
 
     fn asked() -> CreateBody<'static> {
         CreateBody {

@@ -17,10 +17,11 @@ mod wire;
 pub use backend_api::{ClerkBackend, ClerkConfig, ClerkPath};
 pub use frontend_api::{ClerkFrontendBackend, ClerkFrontendConfig};
 
-use crate::listing::{is_server_order, Chunk};
+use crate::listing::{fetch_everything, fetch_window, is_server_order, Chunk};
 use keyward_core::{
     ApiKey, Error, ListQuery, NewKey, Page, Result, StatusFilter, Subject, TextLimits,
 };
+use std::future::Future;
 
 const SERVICE: &str = "Clerk";
 /// Clerk's largest `limit` for `GET /api_keys` on both APIs (clerk/openapi-specs
@@ -153,33 +154,87 @@ fn server_can_answer(query: &ListQuery) -> bool {
         && !query.has_usage_or_expiry_filter()
 }
 
-/// The query of `GET /api_keys` (the same on both APIs).
-fn list_params(
-    subject: &str,
+/// One page of `GET /api_keys`: the same query on both APIs, which each send their own way.
+struct Window<'a> {
+    subject: &'a str,
+    /// With revoked and expired keys.
     include_invalid: bool,
-    search: Option<&str>,
+    /// Names containing this.
+    search: Option<&'a str>,
     offset: u64,
     limit: u32,
-) -> Vec<(&'static str, String)> {
-    let mut params = vec![
-        ("subject", subject.to_owned()),
-        ("include_invalid", include_invalid.to_string()),
-        ("limit", limit.to_string()),
-        ("offset", offset.to_string()),
-    ];
-    if let Some(search) = search {
-        params.push(("query", search.to_owned()));
-    }
-    params
 }
 
-/// The page a query asked for, from the window Clerk answered.
-fn page_of_window(chunk: Chunk<ApiKey>, query: &ListQuery) -> Page<ApiKey> {
-    Page {
+impl Window<'_> {
+    fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = vec![
+            ("subject", self.subject.to_owned()),
+            ("include_invalid", self.include_invalid.to_string()),
+            ("limit", self.limit.to_string()),
+            ("offset", self.offset.to_string()),
+        ];
+        if let Some(search) = self.search {
+            params.push(("query", search.to_owned()));
+        }
+        params
+    }
+}
+
+/// Every key of `subject`, revoked and expired ones included, `max_page` at a time.
+async fn read_everything<'a, F, Fut>(
+    subject: &'a str,
+    max_page: u32,
+    fetch_page: F,
+) -> Result<Vec<ApiKey>>
+where
+    F: Fn(Window<'a>) -> Fut,
+    Fut: Future<Output = Result<Chunk<ApiKey>>>,
+{
+    fetch_everything(max_page, |page, size| {
+        fetch_page(Window {
+            subject,
+            include_invalid: true,
+            search: None,
+            offset: page * u64::from(size),
+            limit: size,
+        })
+    })
+    .await
+}
+
+/// The page a query asks for, read from Clerk in pages of at most `max_page` (for the queries
+/// Clerk can answer itself, [`server_can_answer`]).
+async fn read_page<'a, F, Fut>(
+    query: &'a ListQuery,
+    subject: &'a str,
+    max_page: u32,
+    fetch_page: F,
+) -> Result<Page<ApiKey>>
+where
+    F: Fn(Window<'a>) -> Fut,
+    Fut: Future<Output = Result<Chunk<ApiKey>>>,
+{
+    let include_invalid = query.status != StatusFilter::Active;
+    let chunk = fetch_window(
+        query.offset(),
+        query.limit.into(),
+        max_page,
+        |page, size| {
+            fetch_page(Window {
+                subject,
+                include_invalid,
+                search: query.search.as_deref(),
+                offset: page * u64::from(size),
+                limit: size,
+            })
+        },
+    )
+    .await?;
+    Ok(Page {
         items: chunk.items,
         page: query.page,
         limit: query.limit,
         total: Some(chunk.total),
         has_more: query.offset() + u64::from(query.limit) < chunk.total,
-    }
+    })
 }

@@ -377,3 +377,13 @@ fn key_read_leniently(
         stub: None,
     }
 }
+
+/// An answer as the HTTP layer hands it over, for the adapters' unit tests.
+#[cfg(test)]
+pub(super) fn response(status: u16, body: &str) -> Response {
+    Response {
+        status: StatusCode::from_u16(status).unwrap(),
+        headers: reqwest::header::HeaderMap::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
