@@ -3,11 +3,12 @@
 //! keychain through.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use keyward_core::{BulkProgress, CancelFlag, Result, RevokeOutcome};
 use keyward_local::NewActivity;
 use keyward_vault::Keychain;
 use secrecy::SecretString;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The front end an operation runs for.
 #[async_trait]
@@ -27,6 +28,12 @@ pub trait Host: Send + Sync {
 
     /// Stops a bulk revoke: keys not started yet end untouched.
     fn cancel(&self) -> &CancelFlag;
+
+    /// Key id → due time of the profile's pending revokes (`keyward_local::ScheduledRevokes`),
+    /// joined into listings as "revoke scheduled"; empty where the front end keeps none.
+    fn revoke_marks(&self) -> Result<HashMap<String, DateTime<Utc>>> {
+        Ok(HashMap::new())
+    }
 }
 
 /// The keychain as operations use it. `keyward_vault::Keychain` is the real one; tests use fakes

@@ -13,6 +13,7 @@
 //! | list, get | [`list::list`], [`list::get`] (with the saved-in-keychain marks) |
 //! | update (name, description, expiry, scopes) | [`update::checked`], [`update::update`] |
 //! | revoke one, many, by filter | [`selection`], [`revoke::revoke`], [`revoke::bulk_http`] |
+//! | rotate, pending revokes | [`rotate::rotate`], [`rotate::run_due`], [`rotate::cancel`] |
 //! | verify | [`verify::verify`] |
 //! | expiring soon, across profiles | [`expiry`] |
 //! | audit export | [`export`] |
@@ -31,6 +32,7 @@ pub mod list;
 pub mod profiles;
 pub mod records;
 pub mod revoke;
+pub mod rotate;
 pub mod selection;
 pub mod settings;
 #[cfg(test)]

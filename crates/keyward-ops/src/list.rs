@@ -2,9 +2,10 @@
 //! page and never asks the keychain to draw a table.
 
 use crate::host::Host;
+use chrono::{DateTime, Utc};
 use keyward_core::{ApiKey, Error, KeyBackend, ListQuery, Page, Result};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A key and whether its secret is saved in the keychain.
 #[derive(Debug, Clone, Serialize)]
@@ -12,6 +13,8 @@ pub struct MarkedKey {
     #[serde(flatten)]
     pub key: ApiKey,
     pub saved_in_keychain: bool,
+    /// When a rotation's pending revoke of this key is due ("revoke scheduled").
+    pub revoke_scheduled_at: Option<DateTime<Utc>>,
 }
 
 /// A page of marked keys, and why there are no marks if the saved-secret index could not be read
@@ -30,13 +33,17 @@ pub async fn list(
     query: ListQuery,
 ) -> Result<MarkedPage> {
     let page = backend.list(&query.validated()?).await?;
-    let (saved, marks_error) = saved_ids(host);
+    let (saved, mut marks_error) = saved_ids(host);
+    let scheduled = host.revoke_marks().unwrap_or_else(|error| {
+        marks_error.get_or_insert(error);
+        HashMap::new()
+    });
     Ok(MarkedPage {
         page: Page {
             items: page
                 .items
                 .into_iter()
-                .map(|key| mark(key, &saved))
+                .map(|key| mark(key, &saved, &scheduled))
                 .collect(),
             page: page.page,
             limit: page.limit,
@@ -52,7 +59,8 @@ pub async fn get(backend: &dyn KeyBackend, host: &dyn Host, id: &str) -> Result<
     let id = keyward_core::model::check_key_id(id, "id")?;
     let key = backend.get(id).await?;
     let (saved, _) = saved_ids(host);
-    Ok(mark(key, &saved))
+    let scheduled = host.revoke_marks().unwrap_or_default();
+    Ok(mark(key, &saved, &scheduled))
 }
 
 fn saved_ids(host: &dyn Host) -> (HashSet<String>, Option<Error>) {
@@ -62,9 +70,14 @@ fn saved_ids(host: &dyn Host) -> (HashSet<String>, Option<Error>) {
     }
 }
 
-fn mark(key: ApiKey, saved: &HashSet<String>) -> MarkedKey {
+fn mark(
+    key: ApiKey,
+    saved: &HashSet<String>,
+    scheduled: &HashMap<String, DateTime<Utc>>,
+) -> MarkedKey {
     MarkedKey {
         saved_in_keychain: saved.contains(&key.id),
+        revoke_scheduled_at: scheduled.get(&key.id).copied(),
         key,
     }
 }
