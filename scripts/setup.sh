@@ -16,6 +16,8 @@ KEYWARD_APP_PACKAGES=(
 # and the vendor-SDK tests (which need Node >= 20.9, as @clerk/backend 3 does).
 KEYWARD_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools xclip nodejs
+  # scripts/test-package: lintian for the .deb, xwininfo and xwd to see the installed app's window.
+  lintian x11-utils x11-apps
 )
 
 keyward_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
