@@ -10,6 +10,7 @@ fn main() {
             "refresh_keys",
             "get_key",
             "create_key",
+            "update_key",
             "revoke_preview",
             "revoke_keys",
             "cancel_revoke",

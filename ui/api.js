@@ -51,6 +51,12 @@ export const refreshKeys = () => invoke('refresh_keys', {});
  * secret. Copy and save act on the copy Rust holds, so the secret never travels back.
  */
 export const createKey = (request, saveToKeychain) => invoke('create_key', { request, saveToKeychain });
+/**
+ * Changes a key: `change` is {name?, description?, expires?, scopes?} (only what
+ * `capabilities.updates` allows; a blank description clears it; `expires` as the create form
+ * takes it). Resolves to the key as it now is (its keychain mark has not changed).
+ */
+export const updateKey = (id, change) => invoke('update_key', { id, change });
 export const verifyKey = (secret) => invoke('verify_key', { secret });
 /** The distinct owners of the active profile's keys, as "org:acme" / "user:u_1". */
 export const listOwners = () => invoke('list_owners', {});

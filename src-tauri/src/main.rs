@@ -53,6 +53,7 @@ fn main() {
             commands::keys::refresh_keys,
             commands::keys::get_key,
             commands::keys::create_key,
+            commands::keys::update_key,
             commands::keys::revoke_preview,
             commands::keys::revoke_keys,
             commands::keys::cancel_revoke,

@@ -1,4 +1,4 @@
-//! Key commands: list, owners, get, create (the one response that carries a secret), revoke
+//! Key commands: list, owners, get, create (the one response that carries a secret), update, revoke
 //! (preview, run with progress, cancel), verify, copy a key id. Each maps the webview's arguments
 //! to a `keyward_ops` operation and its answer back; the rules are there.
 
@@ -6,8 +6,8 @@ use super::{argument, host, AppInfo};
 use crate::host::AppHost;
 use crate::state::{AppState, Session, NEW_SECRET_TTL};
 use keyward_core::{
-    ApiKey, BulkProgress, CreatedKey, Error, ErrorBody, ListQuery, Result, RevokeOutcome,
-    Verification,
+    ApiKey, BulkProgress, CreatedKey, Error, ErrorBody, Expiration, KeyUpdate, ListQuery, Result,
+    RevokeOutcome, Verification,
 };
 use keyward_ops::create::{self, CreateForm};
 use keyward_ops::list::{MarkedKey, MarkedPage};
@@ -192,6 +192,31 @@ async fn create_body(
         created.created,
         created.saved_to_keychain,
     ))
+}
+
+/// Changes a key (`keyward_ops::update`): `change` is a `KeyUpdate` as JSON (`{"expires":
+/// "OneYear", "description": ""}`), strict, and a field the backend cannot change is refused by
+/// name before anything is sent. Answers the key as it now is (its keychain mark is unchanged).
+#[tauri::command]
+pub async fn update_key(
+    state: State<'_, AppState>,
+    id: String,
+    change: serde_json::Value,
+) -> Result<ApiKey> {
+    // A mistyped expiry is named `expires` for the dialog's field (serde's own refusal of it
+    // would name the whole argument).
+    if let Some(text) = change.get("expires").and_then(serde_json::Value::as_str) {
+        Expiration::parse(text)?;
+    }
+    let change: KeyUpdate = argument("change", change)?;
+    let session = state.session().await?;
+    let host = host(&state, &session);
+    let updated =
+        keyward_ops::update::update(session.backend()?.as_ref(), &host, &id, change).await?;
+    if let Some(e) = &updated.activity_error {
+        eprintln!("keyward: the activity log did not record an update: {e}");
+    }
+    Ok(updated.key)
 }
 
 /// What the revoke dialog shows before the user confirms: how many keys, the one key's name,
