@@ -7,8 +7,8 @@
 
 use super::wire::{self, CreateAnswer, CreateBody, WireKey};
 use super::{
-    check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api, Window,
-    MAX_PAGE, SERVICE, TEXT_LIMITS,
+    capabilities, check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api,
+    Window, MAX_PAGE, SERVICE, TEXT_LIMITS,
 };
 use crate::endpoint::key_id;
 use crate::errors::parse;
@@ -17,8 +17,8 @@ use crate::listing::{page_of_snapshot, AfterRevoke, Chunk, Snapshots};
 use async_trait::async_trait;
 use chrono::Utc;
 use keyward_core::{
-    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, KeyStatus, ListQuery,
-    NewKey, Page, Result, RevokeKind, SortField, Subject, Verification,
+    ApiKey, Capabilities, CreatedKey, Error, KeyBackend, KeyStatus, ListQuery, NewKey, Page,
+    Result, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -211,28 +211,7 @@ impl KeyBackend for ClerkBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            server_search: true,
-            server_paging: true,
-            // Clerk lists newest first; every other order sorts a snapshot of the owner's keys.
-            sorts: SortField::ALL.to_vec(),
-            user_keys: true,
-            org_keys: true,
-            owner_is_label: false,
-            levels: None,
-            scopes: true,
-            descriptions: true,
-            revoke_reason: true,
-            revoke_kind: RevokeKind::Revoke,
-            last_used: true,
-            verify: true,
-            expiry_presets: ExpiryPreset::ALL.to_vec(),
-            custom_expiry: true,
-            never_expires: true,
-            names_kept_locally: false,
-            text_limits: TEXT_LIMITS,
-            updates: keyward_core::UpdateFields::NONE,
-        }
+        capabilities(API)
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {

@@ -12,8 +12,8 @@
 
 use super::wire::{self, CreateAnswer, CreateBody};
 use super::{
-    check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api, Window,
-    MAX_PAGE, SERVICE, TEXT_LIMITS,
+    capabilities, check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api,
+    Window, MAX_PAGE, SERVICE, TEXT_LIMITS,
 };
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use keyward_core::{
-    ApiKey, Capabilities, CreatedKey, Error, ExpiryPreset, KeyBackend, ListQuery, NewKey, Page,
-    Result, RevokeKind, SortField, Subject, Verification,
+    ApiKey, Capabilities, CreatedKey, Error, KeyBackend, ListQuery, NewKey, Page, Result, Subject,
+    Verification,
 };
 use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE};
 use reqwest::StatusCode;
@@ -422,30 +422,8 @@ impl KeyBackend for ClerkFrontendBackend {
         "clerk"
     }
 
-    /// What the Frontend API's key routes take: no scopes or claims on create, no verify, no
-    /// get-by-id and no reading a secret again; descriptions, revocation reasons and any lifetime.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            server_search: true,
-            server_paging: true,
-            sorts: SortField::ALL.to_vec(),
-            user_keys: true,
-            org_keys: true,
-            owner_is_label: false,
-            levels: None,
-            scopes: false,
-            descriptions: true,
-            revoke_reason: true,
-            revoke_kind: RevokeKind::Revoke,
-            last_used: true,
-            verify: false,
-            expiry_presets: ExpiryPreset::ALL.to_vec(),
-            custom_expiry: true,
-            never_expires: true,
-            names_kept_locally: false,
-            text_limits: TEXT_LIMITS,
-            updates: keyward_core::UpdateFields::NONE,
-        }
+        capabilities(API)
     }
 
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {

@@ -19,7 +19,8 @@ pub use frontend_api::{ClerkFrontendBackend, ClerkFrontendConfig};
 
 use crate::listing::{fetch_everything, fetch_window, is_server_order, Chunk};
 use keyward_core::{
-    ApiKey, Error, ListQuery, NewKey, Page, Result, StatusFilter, Subject, TextLimits,
+    ApiKey, Capabilities, Error, ExpiryPreset, ListQuery, NewKey, Page, Result, RevokeKind,
+    SortField, StatusFilter, Subject, TextLimits,
 };
 use std::future::Future;
 
@@ -92,6 +93,35 @@ impl Api {
             Api::Backend => "",
             Api::Frontend => "the Frontend API never shows a secret again, so ",
         }
+    }
+}
+
+/// What an adapter over `api` can do. Both: server search and paging, user and org keys,
+/// descriptions, revoke with a reason (the key is kept, `revoked`), last used, any lifetime or
+/// never. Only the BAPI takes scopes on create and verifies a secret; the FAPI's key routes have
+/// neither (fapi spec `createApiKey`, no verify route).
+fn capabilities(api: Api) -> Capabilities {
+    Capabilities {
+        server_search: true,
+        server_paging: true,
+        // Clerk lists newest first; every other order sorts a snapshot of the owner's keys.
+        sorts: SortField::ALL.to_vec(),
+        user_keys: true,
+        org_keys: true,
+        owner_is_label: false,
+        levels: None,
+        scopes: api == Api::Backend,
+        descriptions: true,
+        revoke_reason: true,
+        revoke_kind: RevokeKind::Revoke,
+        last_used: true,
+        verify: api == Api::Backend,
+        expiry_presets: ExpiryPreset::ALL.to_vec(),
+        custom_expiry: true,
+        never_expires: true,
+        names_kept_locally: false,
+        text_limits: TEXT_LIMITS,
+        updates: keyward_core::UpdateFields::NONE,
     }
 }
 
