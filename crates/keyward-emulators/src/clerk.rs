@@ -310,14 +310,16 @@ fn new_secret() -> String {
 // Error bodies
 
 /// `{"errors":[…],"clerk_trace_id"}` (bapi spec error schemas; clerk/javascript
-/// `packages/backend/src/api/request.ts` `parseErrors`).
-fn error(
+/// `packages/backend/src/api/request.ts` `parseErrors`), on the Frontend API too (its spec has
+/// the same `ClerkError`, whose `meta` is optional: here only with a `param_name`).
+pub(crate) fn error(
     status: StatusCode,
     code: &str,
     message: &str,
-    long_message: String,
+    long_message: impl Into<String>,
     param: Option<&str>,
 ) -> Response {
+    let long_message = long_message.into();
     let mut error = json!({ "message": message, "long_message": long_message, "code": code });
     if let Some(param) = param {
         error["meta"] = json!({ "param_name": param });

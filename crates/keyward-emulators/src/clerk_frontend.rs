@@ -32,6 +32,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::clerk::error;
 use crate::http::{bearer_token, form_pairs, json as respond, query_pairs};
 use crate::store::{random_hex, Clock};
 
@@ -235,6 +236,7 @@ async fn session_tokens(
             "authentication_invalid",
             "Invalid authentication",
             "The session token is missing, invalid or expired: get a new one from /v1/client/sessions/{id}/tokens",
+            None,
         );
     }
     let tail = path.trim_start_matches("/api_keys");
@@ -251,6 +253,7 @@ async fn session_tokens(
             "resource_not_found",
             "Resource not found",
             "The Frontend API has no such API-key route (get one, delete, verify and reading a secret again are Backend API routes)",
+            None,
         );
     }
     // The FAPI's update takes a description only (fapi/2026-05-12.yml `updateApiKey`).
@@ -262,6 +265,7 @@ async fn session_tokens(
                 "bad_request",
                 "Bad Request",
                 "Unreadable body",
+                None,
             );
         };
         if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&bytes) {
@@ -272,6 +276,7 @@ async fn session_tokens(
                     "form_param_unknown",
                     "Bad Request",
                     &long,
+                    None,
                 );
             }
         }
@@ -375,6 +380,7 @@ async fn tokens(
             "resource_not_found",
             "Resource not found",
             "No session was found with this id in this client",
+            None,
         ),
     }
 }
@@ -394,6 +400,7 @@ async fn end_session(
             "resource_not_found",
             "Resource not found",
             "No session was found with this id in this client",
+            None,
         );
     }
     if let Some(client) = fapi.state().clients.get_mut(&token) {
@@ -465,23 +472,13 @@ async fn put_settings(State(fapi): State<Arc<ClerkFrontend>>, body: Bytes) -> Re
     }
 }
 
-/// Clerk's error body (`{errors:[{code,message,long_message,meta}], clerk_trace_id}`).
-fn error(status: StatusCode, code: &str, message: &str, long_message: &str) -> Response {
-    respond(
-        status,
-        json!({
-            "errors": [{ "code": code, "message": message, "long_message": long_message, "meta": {} }],
-            "clerk_trace_id": random_hex(16),
-        }),
-    )
-}
-
 fn signed_out() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
         "signed_out",
         "Signed out",
         "You are signed out",
+        None,
     )
 }
 
