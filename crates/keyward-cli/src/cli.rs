@@ -166,6 +166,16 @@ pub enum KeysCommand {
         after_help = "Give key ids, or filter flags (the same as `keys list`) to revoke every key they match. A filter\nonly counts the matching keys unless --yes is given (exit 2); revoked keys are never selected.\nWith --expect N (the count it printed), a filter that matches another number by then revokes\nnothing (exit 6).\nA rate limit pauses the run until the backend allows more; Ctrl-C stops it (keys not started are\nleft untouched). Progress goes to stderr at a terminal. Every revoke is recorded in the activity\nlog (`keyward audit`).\n\nExits 0 when every key was revoked (or already was); otherwise with the exit status of the first failure.\nWith --forget, the secrets saved in the keychain for the revoked keys are deleted too.\n\nExamples:\n  keyward keys revoke key_1 key_2 --reason \"rotated\" --forget\n  keyward keys revoke --owner user:u_9 --status active --reason \"left the company\"          (counts)\n  keyward keys revoke --unused-for 180 --yes --json\n  keyward keys revoke --owner user:u_9 --yes --expect 12"
     )]
     Revoke(RevokeArgs),
+    /// Replace a key with a new one like it, then revoke the old one (now, or after --grace).
+    #[command(
+        after_help = "The replacement keeps the old key's name, owner, level, scopes, description and expiry length (as\nnear as the backend can express it; Clerk keeps one valid key per name, so there it is named\n\"NAME (rotated DATE)\"). Its secret is printed once, like `keys create`; when the old secret was\nsaved in the keychain (or with --save-to-keychain) the new one is saved there too, and the old\nentry is deleted once the old key is revoked.\n\n--grace now (the default) revokes the old key at once; 1h to 30d keeps it working that long so\nconsumers can move, then it is revoked by the app (on start and every minute), or by\n`keyward keys scheduled --run-due`, or at the start of the next `keys rotate`. See and cancel\npending revokes with `keyward keys scheduled`.\n\nWith filter flags (as `keys list`) instead of an id, every matching working key is rotated, with --yes.\n\nExamples:\n  keyward keys rotate key_1\n  keyward keys rotate key_1 --grace 24h --json\n  keyward keys rotate --expiring-within 14 --owner org:acme --grace 7d --yes"
+    )]
+    Rotate(RotateArgs),
+    /// Revokes waiting for their grace period to end (after `keys rotate --grace`).
+    #[command(
+        after_help = "Examples:\n  keyward keys scheduled\n  keyward keys scheduled --run-due      (revoke those that are due; e.g. from cron)\n  keyward keys scheduled cancel key_1   (the old key keeps working)"
+    )]
+    Scheduled(ScheduledArgs),
     /// Active keys expiring soon (default: within 14 days), soonest first; --all-profiles for
     /// every profile.
     #[command(
@@ -337,6 +347,42 @@ pub struct RevokeArgs {
     /// Revoke calls in flight at once (1 to 64, default 16).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The key to rotate (or filter flags instead, with --yes).
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// How long the old key keeps working: now, or 1h to 30d (24h, 7d, ...).
+    #[arg(long, value_name = "WHEN", default_value = "now")]
+    pub grace: String,
+    /// Save the new secret in the OS keychain (done anyway when the old one was saved there).
+    #[arg(long)]
+    pub save_to_keychain: bool,
+    /// Rotate every key the filter flags match. Without it, a filter only lists the keys.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduledArgs {
+    #[command(subcommand)]
+    pub command: Option<ScheduledCommand>,
+    /// Carry out the revokes that are due, then list those still pending.
+    #[arg(long)]
+    pub run_due: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduledCommand {
+    /// Cancel a key's pending revoke: it keeps working.
+    Cancel {
+        /// The old key's id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,9 @@ use keyward_local::{ActivityLog, NewActivity};
 use keyward_ops::{Host, SecretKeeper};
 use keyward_vault::{Keychain, SavedSecretIndex, INDEX_FILE_NAME};
 use secrecy::SecretString;
-use std::collections::HashSet;
+use chrono::{DateTime, Utc};
+use keyward_local::ScheduledRevokes;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,6 +71,14 @@ impl Host for CliHost {
 
     fn cancel(&self) -> &CancelFlag {
         &self.cancel
+    }
+
+    fn revoke_marks(&self) -> Result<HashMap<String, DateTime<Utc>>> {
+        // Reading marks never creates the file.
+        match ScheduledRevokes::open_existing(&self.secrets.data_dir)? {
+            Some(schedule) => schedule.marks(&self.profile),
+            None => Ok(HashMap::new()),
+        }
     }
 }
 

@@ -74,7 +74,10 @@ fn render(page: &Page<MarkedKey>) -> String {
                 key.owner
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |o| output::clean(&o.to_string())),
-                key.status.as_str().to_owned(),
+                match marked.revoke_scheduled_at {
+                    Some(_) => format!("{} (revoke scheduled)", key.status.as_str()),
+                    None => key.status.as_str().to_owned(),
+                },
                 output::time(key.created_at),
                 output::expiry(key.expires_at),
                 key.last_used_at

@@ -12,6 +12,7 @@ mod get;
 mod list;
 mod profiles;
 mod revoke;
+mod rotate;
 mod secret;
 mod settings;
 mod update;
@@ -59,6 +60,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 KeysCommand::Get(args) => get::run(&session, args, json),
                 KeysCommand::Owners => get::owners(&session, json),
                 KeysCommand::Revoke(args) => revoke::run(&session, args, json),
+                KeysCommand::Rotate(args) => rotate::run(&session, args, json),
+                KeysCommand::Scheduled(args) => rotate::scheduled(&session, args, json),
                 KeysCommand::Verify => verify::run(&session, json),
                 KeysCommand::Copy(args) => secret::copy(&session, args, json),
                 KeysCommand::Secret(args) => secret::print(&session, args, json),
