@@ -511,10 +511,14 @@ fn read_create_answer(
         .find_map(|field| apikey.get(*field).and_then(Value::as_str))
         .filter(|id| !id.is_empty())
         .map(str::to_owned);
-    // Moved, not copied: the only copy of the secret becomes the SecretString.
+    // Moved, not copied: the only copy of the secret becomes the SecretString. An empty one is
+    // no secret at all: the key may exist, and the user is told so.
     let Some(Value::String(secret)) = apikey.remove("secret") else {
         return Err(Unreadable { id });
     };
+    if secret.is_empty() {
+        return Err(Unreadable { id });
+    }
     let now = Utc::now();
     let date = |field: &str| {
         apikey
