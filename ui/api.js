@@ -57,6 +57,11 @@ export const createKey = (request, saveToKeychain) => invoke('create_key', { req
  * takes it). Resolves to the key as it now is (its keychain mark has not changed).
  */
 export const updateKey = (id, change) => invoke('update_key', { id, change });
+// Rotation: {created: <the create response, shown once>, old_key_id, old_key_revoked,
+// revoke_scheduled_at, old_key_error}. `grace` is 'now', '1h', '24h', '7d' or '30d'.
+export const rotateKey = (id, grace) => invoke('rotate_key', { id, grace });
+export const listScheduledRevokes = () => invoke('list_scheduled_revokes');
+export const cancelScheduledRevoke = (id) => invoke('cancel_scheduled_revoke', { id });
 export const verifyKey = (secret) => invoke('verify_key', { secret });
 /** The distinct owners of the active profile's keys, as "org:acme" / "user:u_1". */
 export const listOwners = () => invoke('list_owners', {});

@@ -4,10 +4,12 @@
 
 use crate::state::ActivityCell;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use keyward_core::{BulkProgress, CancelFlag, Result, RevokeOutcome};
-use keyward_local::NewActivity;
+use keyward_local::{NewActivity, ScheduledRevokes};
 use keyward_ops::{Host, SecretKeeper};
 use keyward_vault::Keychain;
+use std::collections::HashMap;
 
 type ProgressSink<'a> = Box<dyn Fn(&RevokeOutcome, BulkProgress) + Send + Sync + 'a>;
 
@@ -58,5 +60,13 @@ impl Host for AppHost<'_> {
 
     fn cancel(&self) -> &CancelFlag {
         &self.cancel
+    }
+
+    fn revoke_marks(&self) -> Result<HashMap<String, DateTime<Utc>>> {
+        // Reading marks never creates the file.
+        match ScheduledRevokes::open_existing(&self.activity.data_dir()?)? {
+            Some(schedule) => schedule.marks(self.profile),
+            None => Ok(HashMap::new()),
+        }
     }
 }

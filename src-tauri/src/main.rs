@@ -7,6 +7,7 @@ mod host;
 mod instance;
 mod jobs;
 mod notifier;
+mod scheduler;
 mod signin;
 mod state;
 
@@ -33,6 +34,7 @@ fn main() {
             }
             forward_clipboard_state(app.handle().clone());
             notifier::start(app.handle().clone());
+            scheduler::start(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -54,6 +56,9 @@ fn main() {
             commands::keys::get_key,
             commands::keys::create_key,
             commands::keys::update_key,
+            commands::keys::rotate_key,
+            commands::keys::list_scheduled_revokes,
+            commands::keys::cancel_scheduled_revoke,
             commands::keys::revoke_preview,
             commands::keys::revoke_keys,
             commands::keys::cancel_revoke,

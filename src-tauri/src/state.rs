@@ -156,6 +156,22 @@ impl ActivityCell {
         Ok(Arc::clone(self.lock().get_or_insert(opened)))
     }
 
+    /// The data dir the log lives in; the pending revokes' `scheduled.db` lives beside it.
+    pub fn data_dir(&self) -> Result<PathBuf> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(Paths::from_env()?.data_dir),
+        }
+    }
+
+    /// The pending revokes (`keyward_local::ScheduledRevokes`), opened on a blocking thread.
+    pub async fn scheduled_revokes(&self) -> Result<keyward_local::ScheduledRevokes> {
+        let dir = self.data_dir()?;
+        tokio::task::spawn_blocking(move || keyward_local::ScheduledRevokes::open(&dir))
+            .await
+            .map_err(|e| Error::Unexpected(format!("opening the pending revokes failed: {e}")))?
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<ActivityLog>>> {
         self.opened.lock().unwrap_or_else(|p| p.into_inner())
     }

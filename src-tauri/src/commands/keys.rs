@@ -151,11 +151,16 @@ pub async fn create_key(
     let session = state.session().await?;
     let response =
         create_body(&state, &session, request, save_to_keychain.unwrap_or(false)).await?;
+    forget_when_stale(app);
+    Ok(response)
+}
+
+/// Empties the `NewSecret` slot once its time is up, if the panel has not closed it first.
+fn forget_when_stale(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(NEW_SECRET_TTL).await;
         app.state::<AppState>().new_secret.forget_expired();
     });
-    Ok(response)
 }
 
 /// `create_key` without the window: the operation, then the secret held for the panel.
@@ -179,6 +184,12 @@ async fn create_body(
         save_to_keychain,
     )
     .await?;
+    Ok(show_once(state, session, created))
+}
+
+/// A key just made (by a create or a rotation): its secret held for the show-once panel's
+/// buttons, and the one response that carries it.
+fn show_once(state: &AppState, session: &Session, created: create::Created) -> CreatedKeyResponse {
     if let Some(e) = &created.activity_error {
         eprintln!("keyward: the activity log did not record a create: {e}");
     }
@@ -188,10 +199,90 @@ async fn create_body(
         created.created.secret.clone(),
         NEW_SECRET_TTL,
     );
-    Ok(CreatedKeyResponse::new(
-        created.created,
-        created.saved_to_keychain,
-    ))
+    CreatedKeyResponse::new(created.created, created.saved_to_keychain)
+}
+
+/// A rotation's answer: the replacement (shown once, through the same panel as a create) and
+/// what became of the old key.
+#[derive(Serialize)]
+pub struct RotatedKeyResponse {
+    created: CreatedKeyResponse,
+    old_key_id: String,
+    old_key_revoked: bool,
+    revoke_scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the old key is neither revoked nor scheduled: it still works.
+    old_key_error: Option<ErrorBody>,
+}
+
+/// Rotates a key (`keyward_ops::rotate`): a replacement like it, its secret shown once (and saved
+/// in the keychain where the old one was), the old key revoked now (`grace` "now") or after
+/// `grace` ("1h" … "30d"), kept pending in the data dir's `scheduled.db` until then.
+#[tauri::command]
+pub async fn rotate_key(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    grace: String,
+) -> Result<RotatedKeyResponse> {
+    let session = state.session().await?;
+    let response = rotate_body(&state, &session, &id, &grace).await?;
+    forget_when_stale(app);
+    Ok(response)
+}
+
+async fn rotate_body(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    grace: &str,
+) -> Result<RotatedKeyResponse> {
+    let grace = keyward_ops::rotate::parse_grace(grace)?;
+    let backend = session.backend()?;
+    let capabilities = session
+        .capabilities
+        .clone()
+        .unwrap_or_else(|| backend.capabilities());
+    let schedule = state.activity.scheduled_revokes().await?;
+    let rotated = keyward_ops::rotate::rotate(
+        backend.as_ref(),
+        &capabilities,
+        &host(state, session),
+        &schedule,
+        id,
+        grace,
+        false,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(RotatedKeyResponse {
+        old_key_revoked: rotated.revoked.as_ref().is_some_and(|r| r.outcome.is_ok()),
+        revoke_scheduled_at: rotated.scheduled.as_ref().map(|s| s.due_at),
+        old_key_error: rotated.old_key_error,
+        old_key_id: rotated.old_id,
+        created: show_once(state, session, rotated.created),
+    })
+}
+
+/// The active profile's pending revokes (after a rotation with a grace period), soonest first.
+#[tauri::command]
+pub async fn list_scheduled_revokes(
+    state: State<'_, AppState>,
+) -> Result<Vec<keyward_local::ScheduledRevoke>> {
+    let session = state.session().await?;
+    let schedule = state.activity.scheduled_revokes().await?;
+    schedule.list(Some(session.name()))
+}
+
+/// Cancels the pending revoke of the active profile's key `id`: the old key keeps working.
+#[tauri::command]
+pub async fn cancel_scheduled_revoke(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<keyward_local::ScheduledRevoke> {
+    let session = state.session().await?;
+    let schedule = state.activity.scheduled_revokes().await?;
+    let host = host(&state, &session);
+    keyward_ops::rotate::cancel(&host, &schedule, &id)
 }
 
 /// Changes a key (`keyward_ops::update`): `change` is a `KeyUpdate` as JSON (`{"expires":
