@@ -6,11 +6,14 @@ import * as api from './api.js';
 import { $, show, setRevokedLabel } from './dom.js';
 import { KeysTable } from './keys-table.js';
 import { CreateDialog, SecretPanel } from './dialogs.js';
+import { EditDialog } from './edit-dialog.js';
 import { RevokeDialog } from './revoke-dialog.js';
 import { ProfileSwitcher, ProfilesDialog } from './profiles.js';
 import { ClipboardStatus } from './clipboard.js';
 import { SettingsDialog } from './settings.js';
-import { clearDetails, clearVerifyResult, refreshDetails, setupVerify, showDetails } from './panels.js';
+import {
+  clearDetails, clearVerifyResult, refreshDetails, setDetailsEditable, setupVerify, showDetails, shownDetailsKey,
+} from './panels.js';
 import { installShortcuts, renderShortcuts } from './shortcuts.js';
 import { ExpiringView } from './views/expiring.js';
 import { AuditView } from './views/audit.js';
@@ -39,6 +42,15 @@ const createDialog = new CreateDialog({
   // The secret goes straight into the show-once panel; nothing here keeps it.
   onCreated: (created) => secretPanel.show(created),
 });
+
+const editDialog = new EditDialog({
+  onSaved: (key) => {
+    refreshDetails(key, table.isSaved(key.id));
+    table.refresh();
+  },
+});
+setDetailsEditable((key) => editDialog.canEdit(key));
+$('#details-edit').addEventListener('click', () => editDialog.open(shownDetailsKey()));
 
 const revokeDialog = new RevokeDialog({
   nameOf: (id) => {
@@ -208,6 +220,7 @@ function apply(newInfo) {
   $('#status-filter option[value="revoked"]').textContent = revokedLabel;
   table.configure(caps);
   createDialog.configure(info);
+  editDialog.configure(caps);
   revokeDialog.configure(caps);
   show($('#verify-panel'), caps.verify);
   document.body.dataset.backend = info.profile.backend;

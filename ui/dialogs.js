@@ -1,9 +1,8 @@
 // The key dialogs: create a key, and show its secret once (copy, save to keychain). Revoking is revoke-dialog.js.
 
 import * as api from './api.js';
-import { $, el, show, PRESET_LABELS, showError, clearErrors, capitalize } from './dom.js';
-
-const CUSTOM_EXPIRY = 'custom';
+import { $, el, show, showError, clearErrors, capitalize } from './dom.js';
+import { ExpiryControl } from './expiry-control.js';
 
 export class CreateDialog {
   constructor({ onCreated }) {
@@ -11,8 +10,7 @@ export class CreateDialog {
     this.dialog = $('#create-dialog');
     this.form = $('#create-form');
     this.name = $('#key-name');
-    this.expires = $('#key-expires');
-    this.customExpiry = $('#key-expires-custom');
+    this.expiry = new ExpiryControl($('#key-expires'), $('#key-expires-custom'));
     this.owner = $('#key-owner');
     this.ownerKind = $('#key-owner-kind');
     this.ownerOrg = $('#key-owner-org');
@@ -25,7 +23,6 @@ export class CreateDialog {
     this.capabilities = null;
     this.saveChoice = false;
 
-    this.expires.addEventListener('change', () => this.syncCustomExpiry());
     this.ownerKind.addEventListener('change', () => this.syncOwner(true));
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -40,10 +37,7 @@ export class CreateDialog {
    */
   configure({ capabilities, default_expiry: defaultExpiry, profile }) {
     this.capabilities = capabilities;
-    const presets = capabilities.expiry_presets.filter((p) => p !== 'Never' || capabilities.never_expires);
-    const options = presets.map((preset) => el('option', { value: preset, text: PRESET_LABELS[preset] ?? preset }));
-    if (capabilities.custom_expiry) options.push(el('option', { value: CUSTOM_EXPIRY, text: 'Custom…' }));
-    this.expires.replaceChildren(...options);
+    const presets = this.expiry.configure(capabilities);
     this.defaultExpiry = presets.includes(defaultExpiry) ? defaultExpiry : presets[0];
 
     const ownerChoice = !capabilities.owner_is_label && capabilities.org_keys;
@@ -75,20 +69,13 @@ export class CreateDialog {
   open() {
     this.form.reset();
     clearErrors(this.form);
-    if (this.defaultExpiry) this.expires.value = this.defaultExpiry;
     this.saveToKeychain.checked = this.saveChoice;
     // The lowest level that works is the safest start.
     if (this.capabilities?.levels) this.level.value = String(this.capabilities.levels[0]);
-    this.syncCustomExpiry();
+    this.expiry.reset(this.defaultExpiry);
     this.syncOwner(false);
     this.dialog.showModal();
     this.name.focus();
-  }
-
-  syncCustomExpiry() {
-    const custom = this.expires.value === CUSTOM_EXPIRY;
-    show(this.customExpiry, custom);
-    if (custom) this.customExpiry.focus();
   }
 
   syncOwner(focus) {
@@ -107,11 +94,10 @@ export class CreateDialog {
   async submit() {
     clearErrors(this.form);
     const caps = this.capabilities;
-    const custom = this.expires.value === CUSTOM_EXPIRY;
     const ownerInput = caps.owner_is_label ? this.owner : (this.ownerKind.value === 'org' ? this.ownerOrg : this.ownerKind);
     const fieldInputs = {
       name: this.name,
-      expires: custom ? this.customExpiry : this.expires,
+      expires: this.expiry.input,
       owner: ownerInput,
       description: this.description,
       level: this.level,
@@ -123,7 +109,7 @@ export class CreateDialog {
     }
     const request = {
       name: this.name.value,
-      expires: custom ? this.customExpiry.value : this.expires.value,
+      expires: this.expiry.value,
       owner: this.ownerValue(),
       description: caps.descriptions ? this.description.value || null : null,
       level: caps.levels ? Number(this.level.value) : null,

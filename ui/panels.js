@@ -3,6 +3,17 @@
 import * as api from './api.js';
 import { $, el, show, formatDateTime, formatOwner, formatRelative, statusBadge } from './dom.js';
 
+let shownKey = null;
+let editable = () => false;
+
+/** `check(key)`: whether the details panel offers *Edit* for `key` (the edit dialog decides). */
+export function setDetailsEditable(check) {
+  editable = check;
+}
+
+/** The key the details panel shows, or null. */
+export const shownDetailsKey = () => shownKey;
+
 /** Lists every field of a key as text; `saved`: its secret is in the keychain. */
 export function showDetails(key, saved = false) {
   const list = $('#details-list');
@@ -31,6 +42,8 @@ export function showDetails(key, saved = false) {
     list.append(el('dt', { text: label }), dd);
   }
   $('#details').dataset.id = key.id;
+  shownKey = key;
+  show($('#details-edit'), editable(key));
   show($('#details-empty'), false);
   show(list, true);
 }
@@ -43,6 +56,8 @@ export function refreshDetails(key, saved = false) {
 /** Empties the details panel (another profile's keys are shown). */
 export function clearDetails() {
   delete $('#details').dataset.id;
+  shownKey = null;
+  show($('#details-edit'), false);
   $('#details-list').replaceChildren();
   show($('#details-list'), false);
   show($('#details-empty'), true);

@@ -101,7 +101,7 @@ export class AuditView {
     $('#audit-empty-title').textContent = this.searchText() ? 'No entries match' : 'Nothing recorded yet';
     $('#audit-empty-hint').textContent = this.searchText()
       ? 'Try another search, or clear it to see every entry.'
-      : 'Each key Keyward creates or revokes, in any profile, is recorded here with its reason.';
+      : 'Each key Keyward creates, updates or revokes, in any profile, is recorded here with its reason.';
   }
 
   row(entry) {
