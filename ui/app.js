@@ -7,12 +7,14 @@ import { $, show, setRevokedLabel } from './dom.js';
 import { KeysTable } from './keys-table.js';
 import { CreateDialog, SecretPanel } from './dialogs.js';
 import { EditDialog } from './edit-dialog.js';
+import { RotateDialog } from './rotate-dialog.js';
 import { RevokeDialog } from './revoke-dialog.js';
 import { ProfileSwitcher, ProfilesDialog } from './profiles.js';
 import { ClipboardStatus } from './clipboard.js';
 import { SettingsDialog } from './settings.js';
 import {
-  clearDetails, clearVerifyResult, refreshDetails, setDetailsEditable, setupVerify, showDetails, shownDetailsKey,
+  clearDetails, clearVerifyResult, onDetailsShown, refreshDetails, setDetailsEditable, setupVerify, showDetails,
+  shownDetailsKey,
 } from './panels.js';
 import { installShortcuts, renderShortcuts } from './shortcuts.js';
 import { ExpiringView } from './views/expiring.js';
@@ -51,6 +53,34 @@ const editDialog = new EditDialog({
 });
 setDetailsEditable((key) => editDialog.canEdit(key));
 $('#details-edit').addEventListener('click', () => editDialog.open(shownDetailsKey()));
+
+// Rotate: the replacement's secret goes through the show-once panel; the old key shows its
+// revoke (now, or scheduled) once reloaded.
+const reloadDetails = async (id) => {
+  try {
+    refreshDetails(await api.getKey(id), table.isSaved(id));
+  } catch {
+    // The shown copy stays; the table refresh below still shows the change.
+  }
+};
+const rotateDialog = new RotateDialog({
+  secretPanel,
+  onRotated: ({ old_key_id: oldId }) => {
+    reloadDetails(oldId);
+    table.refresh();
+  },
+  onChanged: (key) => {
+    reloadDetails(key.id);
+    table.refresh();
+  },
+});
+onDetailsShown((key) => rotateDialog.detailsShown(key));
+// The scheduler revoked keys whose grace period ended: show them revoked.
+api.listen('scheduled-revokes', () => {
+  const shown = shownDetailsKey();
+  if (shown) reloadDetails(shown.id);
+  table.refresh();
+}).catch(() => {});
 
 const revokeDialog = new RevokeDialog({
   nameOf: (id) => {

@@ -583,6 +583,15 @@ export class KeysTable {
     if (p.name.parentNode !== p.cells.name) p.cells.name.replaceChildren(p.name);
     if (saved && !p.savedMark.isConnected) p.cells.name.append(p.savedMark);
     if (!saved) p.savedMark.remove();
+    // A rotated key whose revoke waits for its grace period (keyward_ops::rotate).
+    p.cells.name.querySelector('.scheduled-mark')?.remove();
+    if (key.revoke_scheduled_at && key.status !== 'revoked') {
+      p.cells.name.append(el('span', {
+        className: 'saved-mark scheduled-mark',
+        title: `Revoke scheduled for ${formatDateTime(key.revoke_scheduled_at)}: the key was rotated`,
+        text: 'Revoke scheduled',
+      }));
+    }
 
     const owner = ownerText(key.owner);
     if (owner) {

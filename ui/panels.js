@@ -14,6 +14,13 @@ export function setDetailsEditable(check) {
 /** The key the details panel shows, or null. */
 export const shownDetailsKey = () => shownKey;
 
+const shownListeners = [];
+
+/** `listener(key)` runs each time the details panel shows a key, and with null when it empties. */
+export function onDetailsShown(listener) {
+  shownListeners.push(listener);
+}
+
 /** Lists every field of a key as text; `saved`: its secret is in the keychain. */
 export function showDetails(key, saved = false) {
   const list = $('#details-list');
@@ -33,6 +40,9 @@ export function showDetails(key, saved = false) {
     ['Scopes', key.scopes.length ? key.scopes.join(', ') : null],
     ['Description', key.description],
     ['Keychain', saved ? 'Secret saved in the OS keychain' : null],
+    ['Revoke', key.revoke_scheduled_at && key.status !== 'revoked'
+      ? `Scheduled for ${formatDateTime(key.revoke_scheduled_at)} (${formatRelative(key.revoke_scheduled_at)}): the key was rotated`
+      : null],
     ['Metadata', key.metadata == null ? null : JSON.stringify(key.metadata, null, 2), 'mono pre'],
   ];
   list.replaceChildren();
@@ -46,6 +56,7 @@ export function showDetails(key, saved = false) {
   show($('#details-edit'), editable(key));
   show($('#details-empty'), false);
   show(list, true);
+  for (const listener of shownListeners) listener(key);
 }
 
 /** Refreshes the details panel if it shows `key`. */
@@ -61,6 +72,7 @@ export function clearDetails() {
   $('#details-list').replaceChildren();
   show($('#details-list'), false);
   show($('#details-empty'), true);
+  for (const listener of shownListeners) listener(null);
 }
 
 const VERDICTS = {
