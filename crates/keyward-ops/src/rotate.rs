@@ -3,7 +3,7 @@
 //! the old key revoked at once or after a grace period the user picks. A pending revoke is kept
 //! in `keyward_local::ScheduledRevokes`, so it survives a restart and is carried out by
 //! [`run_due`] (the app on start and every minute, `keyward keys scheduled --run-due`, and the
-//! CLI's `keys rotate` / `keys list` before they answer).
+//! CLI's `keys rotate` before it rotates; a listing only shows them, it never changes a key).
 //!
 //! The secret is never lost: once the replacement exists, every later failure (the keychain, the
 //! activity log, the revoke, the schedule) is reported beside it.
