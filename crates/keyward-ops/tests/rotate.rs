@@ -459,3 +459,93 @@ async fn rotation_on_the_clerk_emulator_maps_the_expiry_and_revokes_when_due() {
     );
     emu.shutdown().await;
 }
+
+/// The figure of issue 10's closing note: every key of a Clerk emulator answering each request
+/// after 50 ms that expires within 14 days (100 of 200 seeded) rotated one after another with a
+/// 7 day grace period, as `keyward keys rotate --expiring-within 14 --grace 7d --yes` does. The
+/// time is printed, not asserted (beyond a generous bound). Ignored by default: about 20 s.
+///
+///     cargo test -p keyward-ops --test rotate -- --ignored --nocapture
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a timing figure (about 20 s); run with --ignored --nocapture"]
+async fn bulk_rotation_of_100_keys_at_50_ms_latency() {
+    use keyward_emulators::{Emulator, Faults, Flavor, Options, SeedOwner, SeedSpec};
+    use keyward_profiles::{Config, Paths};
+    let emu = Emulator::start_with(
+        Flavor::Clerk,
+        Options {
+            faults: Faults {
+                latency: std::time::Duration::from_millis(50),
+                ..Faults::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    emu.seed_with(&SeedSpec {
+        name_prefix: "bulk-".into(),
+        expiring_within_days: Some(14),
+        ..SeedSpec::new(200, SeedOwner::User)
+    });
+    let creds = emu.credentials().clerk().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "default_profile = \"team\"\n[profiles.team]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
+        emu.base_url(),
+        creds.user_id
+    );
+    let config = Config::parse(&text, &dir.path().join("config.toml")).unwrap();
+    let paths = Paths {
+        config_file: dir.path().join("config.toml"),
+        data_dir: dir.path().to_path_buf(),
+    };
+    let backend = config
+        .profile(Some("team"))
+        .unwrap()
+        .open_backend_with_credential(
+            &paths,
+            &SecretString::from(creds.secret_key.clone()),
+            keyward_remote::HttpOptions::default(),
+        )
+        .unwrap();
+    let caps = backend.capabilities();
+    let host = TestHost::open(dir.path());
+    let query = keyward_core::ListQuery {
+        expires_within_days: Some(14),
+        limit: 100,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let matching = keyward_core::revocable_matching(backend.as_ref(), &query, 4)
+        .await
+        .unwrap();
+    let listed = started.elapsed();
+    assert_eq!(matching.len(), 100);
+    let now = Utc::now();
+    for key in &matching {
+        let rotated = rotate::rotate(
+            backend.as_ref(),
+            &caps,
+            &host,
+            &host.schedule,
+            &key.id,
+            Duration::days(7),
+            false,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(rotated.scheduled.is_some() && rotated.old_key_error.is_none());
+    }
+    let total = started.elapsed();
+    println!(
+        "100-key bulk rotation, Clerk emulator at 50 ms a request: listed in {:.2} s, rotated in {:.2} s ({:.0} ms a key)",
+        listed.as_secs_f64(),
+        total.as_secs_f64(),
+        (total - listed).as_secs_f64() * 1000.0 / 100.0
+    );
+    assert_eq!(host.schedule.list(None).unwrap().len(), 100);
+    assert!(total < std::time::Duration::from_secs(300), "{total:?}");
+    emu.shutdown().await;
+}
