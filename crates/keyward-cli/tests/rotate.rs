@@ -191,6 +191,14 @@ fn a_grace_period_is_listed_marked_cancellable_and_carried_out_once_due() {
 fn a_bad_grace_or_id_is_refused_naming_it_and_nothing_is_made() {
     let sandbox = Sandbox::new();
     let (id, _) = sandbox.create("ci", &[]);
+    // Looking at pending revokes before any rotation creates no file.
+    let none = sandbox
+        .run(&["keys", "scheduled", "--run-due", "--json"])
+        .json();
+    assert_eq!(none["pending"].as_array().unwrap().len(), 0);
+    let cancel = sandbox.run(&["keys", "scheduled", "cancel", &id, "--json"]);
+    assert_eq!(cancel.json_error()["code"], "not_found");
+    assert!(!sandbox.data_dir.join(ScheduledRevokes::FILE_NAME).exists());
     for (args, field) in [
         (
             vec!["keys", "rotate", &id, "--grace", "31d", "--json"],

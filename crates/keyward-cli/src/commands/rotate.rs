@@ -121,7 +121,11 @@ pub fn scheduled(session: &Session, args: ScheduledArgs, json: bool) -> Result<E
     let host = session.host();
     if let Some(ScheduledCommand::Cancel { id }) = args.command {
         let id = super::key_id(&id)?;
-        let schedule = open_schedule(session)?;
+        let Some(schedule) = ScheduledRevokes::open_existing(&session.paths.data_dir)? else {
+            return Err(Error::NotFound(format!(
+                "no revoke of key {id} is scheduled"
+            )));
+        };
         let cancelled = rotate::cancel(&host, &schedule, id)?;
         if json {
             output::print_json(&cancelled)?;
@@ -134,18 +138,22 @@ pub fn scheduled(session: &Session, args: ScheduledArgs, json: bool) -> Result<E
         }
         return Ok(Exit::Ok);
     }
-    let schedule = open_schedule(session)?;
+    // Looking never creates the file: without one, nothing is pending.
+    let schedule = ScheduledRevokes::open_existing(&session.paths.data_dir)?;
     let mut carried_out = Vec::new();
-    if args.run_due {
+    if let (true, Some(schedule)) = (args.run_due, &schedule) {
         let backend = session.open()?;
         carried_out = super::block_on(rotate::run_due(
             backend.as_ref(),
             &host,
-            &schedule,
+            schedule,
             Utc::now(),
         ))?;
     }
-    let pending = schedule.list(Some(host.profile()))?;
+    let pending = match &schedule {
+        Some(schedule) => schedule.list(Some(host.profile()))?,
+        None => Vec::new(),
+    };
     if json {
         output::print_json(&ScheduledJson {
             pending: &pending,
