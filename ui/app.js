@@ -81,6 +81,23 @@ api.listen('scheduled-revokes', () => {
   if (shown) reloadDetails(shown.id);
   table.refresh();
 }).catch(() => {});
+// Rotate… / Extend… (or a click) on an expiring-soon notification: that key, on its profile, with
+// its dialog open; nothing changes until the user confirms there.
+api.listen('notification-action', async ({ action, profile, key_id: id }) => {
+  if (info?.profile.name !== profile) await switchTo(profile);
+  if (info?.profile.name !== profile) return; // the switch failed and said why
+  showView('keys');
+  let key;
+  try {
+    key = await api.getKey(id);
+  } catch (error) {
+    notify(`The key ${id} could not be opened: ${error.message}`, 'error');
+    return;
+  }
+  await selectKey(key);
+  if (action === 'rotate') rotateDialog.open(key);
+  if (action === 'extend') editDialog.open(key);
+}).catch(() => {});
 
 const revokeDialog = new RevokeDialog({
   nameOf: (id) => {
