@@ -1,6 +1,8 @@
 // The only door to the Rust side: one function per #[tauri::command], plus `listen` for the
 // events Rust pushes (the clipboard countdown).
-// Every failure arrives as {code, message, field?, retry_after?} (keyward-core's ErrorBody).
+// Every failure arrives as {code, message, field?, retry_after?} (keyward-core's ErrorBody); its
+// message is put in the window's words here (format.js peopleText), once for every caller.
+import { peopleText } from './format.js';
 
 function internals() {
   return window.__TAURI_INTERNALS__;
@@ -11,7 +13,8 @@ function invoke(command, args) {
     return Promise.reject({ code: 'unexpected', message: 'Keyward must be opened as the desktop app.' });
   }
   return internals().invoke(command, args).catch((error) => {
-    throw asErrorBody(error);
+    const body = asErrorBody(error);
+    throw { ...body, message: peopleText(body.message) };
   });
 }
 

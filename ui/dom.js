@@ -1,5 +1,5 @@
 // Small DOM and formatting helpers. Backend data only ever reaches the page as text.
-import { ownerText, relativeTime } from './format.js';
+import { ownerText, relativeTime, PRESET_WORDS } from './format.js';
 
 /** Creates an element; `props` may hold className, text, title, dataset and attributes. */
 export function el(tag, props = {}, ...children) {
@@ -30,14 +30,8 @@ export const formatDateTime = (iso) => dateTimeFormat.format(new Date(iso));
 /** "in 3 weeks", "2 days ago", "just now" (one rule for the whole UI: format.js). */
 export const formatRelative = (iso, now = Date.now()) => relativeTime(iso, { now });
 
-export const PRESET_LABELS = {
-  TwoWeeks: '2 weeks',
-  OneMonth: '1 month',
-  ThreeMonths: '3 months',
-  SixMonths: '6 months',
-  OneYear: '1 year',
-  Never: 'Never',
-};
+/** The presets as the expiry dropdowns name them (the same words error messages use). */
+export const PRESET_LABELS = PRESET_WORDS;
 
 export const STATUS_LABELS = { active: 'Active', expired: 'Expired', revoked: 'Revoked' };
 

@@ -26,8 +26,10 @@ export function relativeTime(iso, { now = Date.now(), never = 'never', locale } 
   const time = new Date(iso).getTime();
   if (Number.isNaN(time)) return never;
   const seconds = (time - now) / 1000;
+  // A unit is used from just under one of it: a one-year key read a second after it was made is
+  // "in 1 year", not "in 12 months" (months are 30 days, so 12 of them fall short of a year).
   for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size) return relativeFormat(locale).format(Math.round(seconds / size), unit);
+    if (Math.abs(seconds) >= size * 0.97) return relativeFormat(locale).format(Math.round(seconds / size), unit);
   }
   return 'just now';
 }
@@ -65,6 +67,18 @@ export function parseOwner(text) {
 }
 
 export const ownerText = (owner) => (owner ? `${owner.kind}:${owner.id}` : '');
+
+/**
+ * An owner as a narrow column shows it: the part that tells owners apart. Backend ids share a
+ * prefix ("user_2b…", "org_2c…") that would fill the column, so a long id shows its tail; an
+ * email or a short id shows whole. The full `ownerText` goes in the title.
+ */
+export function ownerLabel(owner, { tail = 10 } = {}) {
+  if (!owner) return '';
+  const id = owner.id.replace(/^(user|org)_/, '');
+  const shown = id.includes('@') || id.length <= tail + 2 ? id : `…${id.slice(-tail)}`;
+  return `${owner.kind} ${shown}`;
+}
 
 /**
  * What the revoke dialog asks the user to type: the key's name for one key (when known),
@@ -112,4 +126,80 @@ export function expiringGroups(profiles) {
     const rank = (p) => (p.keys?.length ? 0 : p.error ? 1 : 2);
     return rank(a) - rank(b) || a.profile.localeCompare(b.profile);
   });
+}
+
+// Words for people -------------------------------------------------------------------------------
+// The Rust side words its errors for the CLI (preset names as typed there, RFC 3339 instants,
+// config-file locations). The window rewrites them here, one place, into what the window shows.
+
+/** The expiry presets as the window's dropdown names them. */
+export const PRESET_WORDS = {
+  TwoWeeks: '2 weeks',
+  OneMonth: '1 month',
+  ThreeMonths: '3 months',
+  SixMonths: '6 months',
+  OneYear: '1 year',
+  Never: 'Never',
+};
+
+/** The profile form's labels, by the config field (the last part of `profiles.NAME.FIELD`). */
+export const PROFILE_FIELD_LABELS = {
+  name: 'Name',
+  backend: 'Backend',
+  url: 'URL',
+  api: 'API',
+  auth_url: 'Auth URL',
+  api_path: 'API path',
+  auth: 'Sign in with',
+  subject: 'Default owner',
+  data_dir: 'Folder',
+  credential: 'Credential',
+};
+
+const INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+const PRESET_NAME = new RegExp(`\\b(${Object.keys(PRESET_WORDS).filter((p) => p !== 'Never').join('|')})\\b`, 'g');
+
+/**
+ * A date as the window shows dates: midnight UTC (what a typed `2027-01-31` means) as that day,
+ * any other instant as the user's date and time. `locale`/`timeZone` are for tests.
+ */
+export function peopleDate(iso, { locale, timeZone } = {}) {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const midnightUtc = at.getUTCHours() === 0 && at.getUTCMinutes() === 0 && at.getUTCSeconds() === 0;
+  const options = midnightUtc
+    ? { dateStyle: 'medium', timeZone: 'UTC' }
+    : { dateStyle: 'medium', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) };
+  return new Intl.DateTimeFormat(locale, options).format(at);
+}
+
+/** An error message in the window's words: presets as the dropdown says them, dates as the user reads them. */
+export function peopleText(message, options = {}) {
+  if (typeof message !== 'string') return message;
+  return message
+    .replace(PRESET_NAME, (name) => PRESET_WORDS[name])
+    .replace(INSTANT, (iso) => peopleDate(iso, options));
+}
+
+/**
+ * An error about a profile the user typed into the form: "URL: …" instead of the config file's
+ * path, line and TOML key (which the CLI keeps: there the user edits the file). Other errors pass.
+ */
+export function profileFormError(error) {
+  if (!error || typeof error.message !== 'string') return error;
+  const located = /^config file .*?, line \d+, field ([^:]+): (.*)$/s.exec(error.message);
+  const configField = located ? located[1] : error.field;
+  const key = configField?.startsWith('profiles.') ? configField.split('.').slice(2).join('.') : configField;
+  if (!located) return error;
+  const label = PROFILE_FIELD_LABELS[key];
+  return { ...error, message: label ? `${label}: ${located[2]}` : located[2] };
+}
+
+/**
+ * What to say next to the Verify box, or null: on a backend whose server counts every check of a
+ * secret as a use (FreeSewing's lastSeen, Clerk's last_used_at), checking here changes Last used.
+ */
+export function verifyUseNote(capabilities) {
+  if (!capabilities?.verify || !capabilities.verify_counts_as_use) return null;
+  return 'This service records every check as a use: verifying a secret here changes its key’s Last used.';
 }

@@ -6,6 +6,7 @@ import * as api from './api.js';
 import {
   $, el, show, BACKEND_LABELS, profileLocation, showError, clearErrors, capitalize,
 } from './dom.js';
+import { profileFormError } from './format.js';
 
 /** The header's profile button and its menu. */
 export class ProfileSwitcher {
@@ -350,7 +351,9 @@ export class ProfilesDialog {
 
   fieldError(error) {
     const fields = { ...this.inputs, profile: null };
-    showError({ ...error, field: fieldName(error.field) }, fields, $('#profile-error'));
+    // What the user typed is named as the form names it, not as a line of the config file.
+    const worded = profileFormError(error);
+    showError({ ...worded, field: fieldName(error.field) }, fields, $('#profile-error'));
   }
 
   async save() {

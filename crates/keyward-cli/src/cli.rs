@@ -184,7 +184,7 @@ pub enum KeysCommand {
     Expiring(ExpiringArgs),
     /// Check a secret read from standard input (first line). Exits 10 if it is not valid.
     #[command(
-        after_help = "The secret is read from standard input, never from the command line, so it stays out of\nshell history and process lists. At a terminal it is read without echo.\n\nFreeSewing secrets are checked as KEY_ID:SECRET (the key's id, a colon, the secret).\n\nExit status: 0 valid, 10 the secret is not valid (revoked, expired or unknown), 2 malformed.\n\nExample:\n  printf '%s\\n' \"$KEY\" | keyward keys verify --json"
+        after_help = "This is the check a service makes of a key a client presented: it counts as a use, so\nbackends that track last use record it (the window's Verify box checks without recording).\n\nThe secret is read from standard input, never from the command line, so it stays out of\nshell history and process lists. At a terminal it is read without echo.\n\nFreeSewing secrets are checked as KEY_ID:SECRET (the key's id, a colon, the secret).\n\nExit status: 0 valid, 10 the secret is not valid (revoked, expired or unknown), 2 malformed.\n\nExample:\n  printf '%s\\n' \"$KEY\" | keyward keys verify --json"
     )]
     Verify,
     /// Copy a key's secret saved in the keychain to the clipboard, then clear it.

@@ -42,6 +42,10 @@ pub struct Capabilities {
     pub revoke_kind: RevokeKind,
     pub last_used: bool,
     pub verify: bool,
+    /// The server records every check of a secret as a use (it sets the key's last used time),
+    /// so Keyward cannot check a secret without touching it; front ends say so next to a verify
+    /// box. False where [`KeyBackend::check`] leaves the key as it was.
+    pub verify_counts_as_use: bool,
     /// Presets the backend can express; the others are refused before a request is sent.
     pub expiry_presets: Vec<ExpiryPreset>,
     /// Whether a custom duration or date can be sent.
@@ -83,7 +87,16 @@ pub trait KeyBackend: Send + Sync {
     /// revoked is not an error: it returns the key as it is.
     async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<ApiKey>;
 
+    /// Checks a presented secret as a *use*: what a service calls when a client shows a key, so
+    /// backends that track it record the key's last use.
     async fn verify(&self, secret: &SecretString) -> Result<Verification>;
+
+    /// Checks a secret without recording a use (a person checking a key they hold, in a front
+    /// end). By default it is [`KeyBackend::verify`]: a server that records every check as a use
+    /// says so with [`Capabilities::verify_counts_as_use`]; backends that can skip the record do.
+    async fn check(&self, secret: &SecretString) -> Result<Verification> {
+        self.verify(secret).await
+    }
 
     /// Changes a key's name, description, expiry or scopes, as far as
     /// [`Capabilities::updates`] allows, and returns the key as it now is. Every implementation

@@ -538,6 +538,7 @@ mod tests {
                 revoke_kind: RevokeKind::Revoke,
                 last_used: false,
                 verify: false,
+                verify_counts_as_use: false,
                 expiry_presets: vec![],
                 custom_expiry: false,
                 never_expires: true,

@@ -52,6 +52,7 @@ impl KeyBackend for LocalStore {
             revoke_kind: RevokeKind::Revoke,
             last_used: true,
             verify: true,
+            verify_counts_as_use: false, // check() skips the last-used write
             expiry_presets: ExpiryPreset::ALL.to_vec(),
             custom_expiry: true,
             never_expires: true,
@@ -87,6 +88,11 @@ impl KeyBackend for LocalStore {
     async fn verify(&self, secret: &SecretString) -> Result<Verification> {
         let secret = secret.clone();
         self.blocking(move |store| store.verify_sync(&secret)).await
+    }
+
+    async fn check(&self, secret: &SecretString) -> Result<Verification> {
+        let secret = secret.clone();
+        self.blocking(move |store| store.check_sync(&secret)).await
     }
 
     async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {

@@ -184,7 +184,16 @@ impl LocalStore {
     pub fn verify_sync(&self, secret: &SecretString) -> Result<Verification> {
         key_format::check(secret.expose_secret())?;
         let hash = key_format::hash(secret);
-        self.lock().verify(&hash)
+        self.lock().verify(&hash, Recording::Use)
+    }
+
+    /// Checks a secret as [`LocalStore::verify_sync`] does, but a valid key's last use is left as
+    /// it was: a person checking a key they hold has not used it. Failed checks are still in the
+    /// trail (someone presented a secret that is not good).
+    pub fn check_sync(&self, secret: &SecretString) -> Result<Verification> {
+        key_format::check(secret.expose_secret())?;
+        let hash = key_format::hash(secret);
+        self.lock().verify(&hash, Recording::CheckOnly)
     }
 
     /// The newest `limit` entries of the store's own trail (creates, revokes, failed
@@ -218,6 +227,13 @@ impl Drop for Shared {
         // Nobody is left to report a failure to; the times stay unwritten, the keys are intact.
         let _ = state.flush_last_used();
     }
+}
+
+/// Whether a valid verification records the key's last use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Recording {
+    Use,
+    CheckOnly,
 }
 
 impl State {
@@ -393,7 +409,7 @@ impl State {
         Ok(key)
     }
 
-    fn verify(&mut self, hash: &SecretHash) -> Result<Verification> {
+    fn verify(&mut self, hash: &SecretHash, recording: Recording) -> Result<Verification> {
         let now = time::now();
         // The lookup by hash is not constant-time, but its timing depends only on a SHA-256
         // digest, which tells nothing about any secret; the final compare is constant-time.
@@ -423,6 +439,7 @@ impl State {
             key.last_used_at = Some(time::from_own_millis(pending));
         }
         match key.status {
+            KeyStatus::Active if recording == Recording::CheckOnly => Ok(Verification::Valid(key)),
             KeyStatus::Active => {
                 let recorded = key.last_used_at.map(|at| at.timestamp_millis());
                 let held = self.last_used.record(seq, recorded, now.timestamp_millis());

@@ -50,3 +50,46 @@ fn capabilities_describe_the_local_store() {
     assert_eq!(caps.expiry_presets, ExpiryPreset::ALL);
     assert!(caps.custom_expiry && caps.never_expires);
 }
+
+/// The window's Verify box checks a key a person holds: Last used must not move, or the revoke
+/// dialog's "used in the last 7 days" and the stale-key filters would count the check as a use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_leaves_last_used_as_it_was_while_a_verify_records_the_use() {
+    let (_dir, store) = common::temp_store();
+    let backend: &dyn KeyBackend = &store;
+    assert!(!backend.capabilities().verify_counts_as_use);
+    let created = backend.create(common::named("held")).await.unwrap();
+
+    let Verification::Valid(checked) = backend.check(&created.secret).await.unwrap() else {
+        panic!("a check of a good secret is valid");
+    };
+    assert_eq!(checked.last_used_at, None);
+    assert_eq!(
+        backend.get(&created.key.id).await.unwrap().last_used_at,
+        None
+    );
+
+    let Verification::Valid(used) = backend.verify(&created.secret).await.unwrap() else {
+        panic!("valid");
+    };
+    let used_at = used.last_used_at.expect("a verify records the use");
+    let Verification::Valid(checked) = backend.check(&created.secret).await.unwrap() else {
+        panic!("valid");
+    };
+    assert_eq!(
+        checked.last_used_at,
+        Some(used_at),
+        "a check shows the last use"
+    );
+    assert_eq!(
+        backend.get(&created.key.id).await.unwrap().last_used_at,
+        Some(used_at)
+    );
+
+    // A revoked key still answers revoked to a check.
+    backend.revoke(&created.key.id, None).await.unwrap();
+    assert!(matches!(
+        backend.check(&created.secret).await.unwrap(),
+        Verification::Revoked(_)
+    ));
+}

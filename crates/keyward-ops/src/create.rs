@@ -182,6 +182,7 @@ mod tests {
             revoke_kind: keyward_core::RevokeKind::Delete,
             last_used: false,
             verify: true,
+            verify_counts_as_use: false,
             expiry_presets: Vec::new(),
             custom_expiry: true,
             never_expires: false,

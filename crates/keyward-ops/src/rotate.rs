@@ -376,6 +376,7 @@ mod tests {
             revoke_kind: keyward_core::RevokeKind::Revoke,
             last_used: false,
             verify: true,
+            verify_counts_as_use: false,
             expiry_presets: presets,
             custom_expiry: custom,
             never_expires: never,

@@ -600,6 +600,7 @@ impl KeyBackend for FreeSewingBackend {
             revoke_kind: RevokeKind::Delete,
             last_used: true,
             verify: true,
+            verify_counts_as_use: true, // every authenticated call sets lastSeen (docs/backends/freesewing.md)
             expiry_presets: ExpiryPreset::ALL
                 .into_iter()
                 .filter(|preset| *preset != ExpiryPreset::Never)

@@ -483,7 +483,13 @@ pub async fn verify_key(state: State<'_, AppState>, secret: String) -> Result<Ve
     let secret = SecretString::from(typed.trim());
     typed.zeroize();
     let session = state.session().await?;
-    keyward_ops::verify::verify(session.backend()?.as_ref(), &secret).await
+    // A person checking a key they hold: not a use of it (last used stays as it was).
+    keyward_ops::verify::verify(
+        session.backend()?.as_ref(),
+        &secret,
+        keyward_ops::verify::Purpose::Check,
+    )
+    .await
 }
 
 #[cfg(test)]

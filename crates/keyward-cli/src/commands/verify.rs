@@ -16,7 +16,12 @@ pub fn run(session: &Session, json: bool) -> Result<Exit> {
     // A mistyped kw_ secret is refused offline, before the store is opened (or created).
     keyward_ops::verify::precheck(session.profile.kind().as_str(), &secret)?;
     let backend = session.open()?;
-    let verification = block_on(keyward_ops::verify::verify(backend.as_ref(), &secret))?;
+    // A service's check of a presented key: it counts as a use (last used is recorded).
+    let verification = block_on(keyward_ops::verify::verify(
+        backend.as_ref(),
+        &secret,
+        keyward_ops::verify::Purpose::Use,
+    ))?;
     if json {
         output::print_json(&verification)?;
     } else {

@@ -116,6 +116,7 @@ fn capabilities(api: Api) -> Capabilities {
         revoke_kind: RevokeKind::Revoke,
         last_used: true,
         verify: api == Api::Backend,
+        verify_counts_as_use: api == Api::Backend, // verify records last_used_at (docs/backends/clerk.md)
         expiry_presets: ExpiryPreset::ALL.to_vec(),
         custom_expiry: true,
         never_expires: true,

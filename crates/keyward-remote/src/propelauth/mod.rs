@@ -156,6 +156,7 @@ impl KeyBackend for PropelAuthBackend {
             revoke_kind: RevokeKind::Archive,
             last_used: false,
             verify: !frontend,
+            verify_counts_as_use: false,
             expiry_presets: ExpiryPreset::ALL.to_vec(),
             custom_expiry: !frontend,
             never_expires: true,
