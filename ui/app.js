@@ -4,6 +4,7 @@
 
 import * as api from './api.js';
 import { $, show, setRevokedLabel } from './dom.js';
+import { verifyUseNote } from './format.js';
 import { KeysTable } from './keys-table.js';
 import { CreateDialog, SecretPanel } from './dialogs.js';
 import { EditDialog } from './edit-dialog.js';
@@ -270,6 +271,9 @@ function apply(newInfo) {
   editDialog.configure(caps);
   revokeDialog.configure(caps);
   show($('#verify-panel'), caps.verify);
+  const useNote = verifyUseNote(caps);
+  $('#verify-use-note').textContent = useNote ?? '';
+  show($('#verify-use-note'), useNote != null);
   document.body.dataset.backend = info.profile.backend;
 }
 
