@@ -36,6 +36,7 @@ const table = new KeysTable({
 
 const secretPanel = new SecretPanel({
   clipboard,
+  onShown: () => table.refresh(),
   onClosed: (key) => {
     table.refresh().then(() => table.focusKey(key.id));
   },

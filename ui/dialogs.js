@@ -129,15 +129,19 @@ export class CreateDialog {
   }
 }
 
+/** What Esc says on the show-once panel before the secret is acknowledged. */
+export const SECRET_ESC_PROMPT = 'Have you copied the secret? It won’t be shown again. Tick “I have copied or saved this secret”, then Close (or press Esc again).';
+
 /**
  * The show-once panel. The secret lives only in a readonly input built for this showing; it
- * closes only through the acknowledged button (never Esc), and closing removes the input and
- * tells Rust to forget its copy. Copy and Save act on that Rust-side copy: the secret never
- * travels back from this page.
+ * closes through Close once the secret is acknowledged, and Esc asks for that acknowledgement
+ * instead of closing silently. Closing removes the input and tells Rust to forget its copy. Copy
+ * and Save act on that Rust-side copy: the secret never travels back from this page.
  */
 export class SecretPanel {
-  constructor({ onClosed, clipboard }) {
+  constructor({ onClosed, onShown = () => {}, clipboard }) {
     this.onClosed = onClosed;
+    this.onShown = onShown;
     this.clipboard = clipboard;
     this.dialog = $('#secret-dialog');
     this.slot = $('#secret-slot');
@@ -147,12 +151,21 @@ export class SecretPanel {
     this.saveButton = $('#secret-save');
     this.error = $('#secret-keychain-error');
 
-    this.dialog.addEventListener('cancel', (event) => event.preventDefault());
+    this.escPrompt = $('#secret-esc-prompt');
+    this.escPrompt.textContent = SECRET_ESC_PROMPT;
+    // Esc never loses the secret silently: once acknowledged it closes; before that it asks.
+    this.dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      this.escape();
+    });
     this.dialog.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') event.preventDefault();
+      if (event.key !== 'Escape') return;
+      event.preventDefault();
+      if (!event.repeat) this.escape();
     });
     this.ack.addEventListener('change', () => {
       this.closeButton.disabled = !this.ack.checked;
+      if (this.ack.checked) show(this.escPrompt, false);
     });
     this.closeButton.addEventListener('click', () => this.close());
     this.copyButton.addEventListener('click', () => this.copy());
@@ -186,12 +199,32 @@ export class SecretPanel {
     this.key = key;
     this.ack.checked = false;
     this.closeButton.disabled = true;
+    this.escPending = false;
+    show(this.escPrompt, false);
     this.showError(null);
     this.showSaved(saved);
     if (keychainError) this.showError(`Not saved to the keychain: ${keychainError.message}`);
     this.dialog.showModal();
     this.clipboard.render();
     field.focus();
+    // The list behind the panel shows the new key now, not "No keys yet".
+    this.onShown(key);
+  }
+
+  /**
+   * Esc: closes an acknowledged panel; otherwise the first Esc asks "Have you copied the
+   * secret?" (focus on the checkbox) and a second Esc acknowledges and closes.
+   */
+  escape() {
+    if (!this.key) return;
+    if (!this.ack.checked && !this.escPending) {
+      this.escPending = true;
+      show(this.escPrompt, true);
+      this.ack.focus();
+      return;
+    }
+    this.ack.checked = true;
+    this.close();
   }
 
   async copy() {
@@ -230,7 +263,8 @@ export class SecretPanel {
   }
 
   close() {
-    if (!this.ack.checked) return;
+    if (!this.ack.checked || !this.key) return;
+    show(this.escPrompt, false);
     const field = $('#secret-value');
     if (field) field.value = '';
     this.slot.replaceChildren();
