@@ -161,7 +161,48 @@ for (const view of VIEWS) $(`#nav-${view}`).addEventListener('click', () => show
 
 // Keys -------------------------------------------------------------------------------------------
 
+// Below 1180 px Verify and Details are a drawer (styles.css): opened by the toolbar's button or
+// a click on a key, closed by Close or Esc; focus goes back where it came from.
+const narrow = window.matchMedia('(max-width: 1179.98px)');
+const side = $('#side');
+let sideReturn = null;
+function openSide({ focus = null } = {}) {
+  if (!narrow.matches) return;
+  if (!side.classList.contains('open')) sideReturn = document.activeElement;
+  side.classList.add('open');
+  $('#side-toggle').setAttribute('aria-expanded', 'true');
+  if (focus) $(focus).focus();
+}
+function closeSide() {
+  if (!side.classList.contains('open')) return false;
+  side.classList.remove('open');
+  $('#side-toggle').setAttribute('aria-expanded', 'false');
+  const back = sideReturn?.isConnected ? sideReturn : $('#side-toggle');
+  sideReturn = null;
+  back?.focus?.({ preventScroll: true });
+  return true;
+}
+$('#side-toggle').addEventListener('click', () => {
+  if (side.classList.contains('open')) closeSide();
+  else openSide({ focus: '#verify-input' });
+});
+$('#side-close').addEventListener('click', closeSide);
+// Esc closes the drawer from anywhere but an open dialog or menu (those close first).
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || !side.classList.contains('open')) return;
+  if (document.querySelector('dialog[open]') || !$('#profile-menu').hidden) return;
+  if (event.target === $('#search') && $('#search').value) return; // Esc there empties the search
+  if (closeSide()) {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);
+narrow.addEventListener('change', () => {
+  if (!narrow.matches) closeSide();
+});
+
 async function selectKey(key) {
+  openSide();
   showDetails(key, table.isSaved(key.id));
   try {
     refreshDetails(await api.getKey(key.id), table.isSaved(key.id));

@@ -73,7 +73,7 @@ export const ownerText = (owner) => (owner ? `${owner.kind}:${owner.id}` : '');
  * prefix ("user_2b…", "org_2c…") that would fill the column, so a long id shows its tail; an
  * email or a short id shows whole. The full `ownerText` goes in the title.
  */
-export function ownerLabel(owner, { tail = 10 } = {}) {
+export function ownerLabel(owner, { tail = 11 } = {}) {
   if (!owner) return '';
   const id = owner.id.replace(/^(user|org)_/, '');
   const shown = id.includes('@') || id.length <= tail + 2 ? id : `…${id.slice(-tail)}`;

@@ -5,14 +5,13 @@
 
 import * as api from './api.js';
 import { $, el, show, formatDate, formatDateTime, statusBadge } from './dom.js';
-import { relativeTime, countLabel, formatNumber, parseOwner, ownerText } from './format.js';
+import { relativeTime, countLabel, formatNumber, parseOwner, ownerText, ownerLabel } from './format.js';
 import { PageCache } from './page-cache.js';
 import { Selection } from './selection.js';
 import { VirtualBody } from './virtual-table.js';
 
 export const PAGE_SIZE = 200;
 export const ROW_HEIGHT = 36;
-const COLUMNS = 10;
 const OWNER_DEBOUNCE_MS = 300;
 // Names and owners read best A→Z; dates newest first; status active first.
 const STARTS_DESCENDING = { name: false, owner: false, status: false, created: true, expires: false, last_used: true };
@@ -65,14 +64,19 @@ export class KeysTable {
       scroller: this.scroller,
       tbody: this.tbody,
       rowHeight: ROW_HEIGHT,
-      columns: COLUMNS,
-      // Drawn beyond the view on each side: scroll frames inside them change nothing but the
-      // scroll position (see VirtualBody.render's `lazy`).
-      overscan: 24,
+      // Drawn beyond the view on each side, so a fast fling shows rows, not gaps.
+      overscan: 12,
       createRow: () => this.createRow(),
       fillRow: (row, index) => this.fillRow(row, index),
+      clearRow: (row) => {
+        row._stamp = null;
+        delete row.dataset.id;
+        delete row.dataset.status;
+      },
     });
 
+    // The focus lands here when the focused row scrolls away and is refilled with another key.
+    if (!this.scroller.hasAttribute('tabindex')) this.scroller.tabIndex = -1;
     this.bindFilters();
     this.bindSelection();
     let frame = 0;
@@ -362,7 +366,10 @@ export class KeysTable {
 
   /** Fetches the current query from its first page. Resolves when the first answer is in. */
   load() {
-    this.cache.reset();
+    // The rows shown stay until the new query's first page replaces them: the body keeps its
+    // shape between keystrokes, and rows whose key did not change are not repainted.
+    if (this.cache.ready) this.cache.requery();
+    else this.cache.reset();
     this.loading = true;
     this.queryText = this.filters.search;
     window.__keyward.lastQuery = { query: this.queryText, at: performance.now() };
@@ -550,7 +557,9 @@ export class KeysTable {
     const key = this.cache.get(index);
     const selected = key ? this.selection.has(key.id) : false;
     const saved = key ? this.saved.has(key.id) : false;
-    const stamp = key ? [key, selected, saved, this.detailsId === key.id, this.revokeLabel, this.lastUsed] : null;
+    // A row is rewritten only when what it shows changed: the same key (id and every field
+    // shown), the same marks. A new query's page brings new objects for the same keys.
+    const stamp = key ? [keyVersion(key), selected, saved, this.detailsId === key.id, this.revokeLabel, this.lastUsed] : null;
     this.applyTabStop(row, index);
     if (row._stamp && stamp && row._stamp.every((v, i) => v === stamp[i])) return;
     row._stamp = stamp;
@@ -595,8 +604,8 @@ export class KeysTable {
 
     const owner = ownerText(key.owner);
     if (owner) {
-      p.owner.textContent = owner;
-      p.owner.title = `Show all keys of ${owner}`;
+      p.owner.textContent = ownerLabel(key.owner);
+      p.owner.title = `${owner} — show all keys of this owner`;
       p.owner.setAttribute('aria-label', `Show all keys of ${owner}`);
       if (p.owner.parentNode !== p.cells.owner) p.cells.owner.replaceChildren(p.owner);
     } else {
@@ -764,4 +773,12 @@ export class KeysTable {
       this.select(index);
     }
   }
+}
+
+/** Everything a row shows of a key, as one comparable value. */
+function keyVersion(key) {
+  return [
+    key.id, key.name, key.status, key.created_at, key.expires_at, key.last_used_at, key.revoked_at,
+    key.revoke_scheduled_at, key.level, (key.scopes ?? []).join(' '), key.stub, ownerText(key.owner),
+  ].join('\u0000');
 }

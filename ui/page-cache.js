@@ -30,6 +30,7 @@ export class PageCache {
     this.exactEnd = null;
     this.loadedAny = false;
     this.lastError = null;
+    this.replacing = false;
   }
 
   /**
@@ -43,6 +44,21 @@ export class PageCache {
     this.stale = previous;
     this.total = total;
     this.exactEnd = exactEnd;
+  }
+
+  /**
+   * Another query (a search keystroke, a filter): the rows shown stay, as stale rows, until the
+   * new query's first answer replaces them all at once, so the table does not empty and refill
+   * between keystrokes. `ready` is false until that answer.
+   */
+  requery() {
+    const previous = new Map([...this.stale, ...this.pages]);
+    const { total, exactEnd } = this;
+    this.reset();
+    this.stale = previous;
+    this.total = total;
+    this.exactEnd = exactEnd;
+    this.replacing = true;
   }
 
   /** The item at `index`, from a fresh page or, while it reloads, a stale one. */
@@ -153,6 +169,12 @@ export class PageCache {
         this.inFlight.delete(page);
         this.failed.add(page);
         this.lastError = error;
+        if (this.replacing) {
+          this.replacing = false;
+          this.stale.clear();
+          this.total = null;
+          this.exactEnd = null;
+        }
         this.pump();
         this.onError(error);
       },
@@ -160,6 +182,13 @@ export class PageCache {
   }
 
   accept(page, data) {
+    if (this.replacing) {
+      // The new query's first answer: nothing of the old one is true any more.
+      this.replacing = false;
+      this.stale.clear();
+      this.total = null;
+      this.exactEnd = null;
+    }
     this.loadedAny = true;
     this.lastError = null;
     this.pages.set(page, data);

@@ -119,12 +119,13 @@ export function setupVerify() {
       const [label, explain] = VERDICTS[verification.result];
       const key = verification.key;
       result.dataset.result = verification.result;
-      result.append(
+      // append() would write a null as the text "null".
+      result.append(...[
         el('span', { className: `badge badge-${verification.result}`, text: label }),
         key ? el('span', { className: 'verify-key', text: key.name }) : null,
         key?.stub ? el('code', { text: key.stub }) : null,
         el('p', { className: 'muted', text: explain }),
-      );
+      ].filter(Boolean));
     } catch (failure) {
       if (failure.field === 'secret' || failure.code === 'invalid_input') {
         showFieldError(failure.message.charAt(0).toUpperCase() + failure.message.slice(1));

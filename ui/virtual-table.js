@@ -1,7 +1,10 @@
-// A virtualized table body: a fixed row height, spacer rows above and below sized to the rows
-// not drawn, and only the visible rows (plus overscan) in the DOM. Row elements are recycled as
-// the user scrolls; rows stay in index order, and a row that stays in range is never moved (so
-// it keeps focus).
+// A virtualized table body whose shape never changes while scrolling: a fixed pool of rows (the
+// rows in view plus overscan) stays in the DOM in the same order, and each row is moved to its
+// place with `transform` and refilled in place. Row `index` always lives in pool slot
+// `index % poolSize`, so a row whose index stays in range is never touched (it keeps focus), and
+// a scroll of n rows refills exactly n rows: no spacer heights, no rows inserted or removed, no
+// burst of work at a boundary. The scroll height comes from one extent element beside the table,
+// sized only when the row count changes.
 
 /** The rows to draw for a scroll position: [start, end) with overscan, and the visible [first, last]. */
 export function visibleRange({ scrollTop, viewportHeight, rowHeight, rowCount, overscan = 8 }) {
@@ -19,35 +22,85 @@ export function visibleRange({ scrollTop, viewportHeight, rowHeight, rowCount, o
   };
 }
 
-/** Rows of overscan left when a lazy render redraws: enough for a frame or two of a fast fling. */
-const LAZY_MARGIN = 4;
+/**
+ * How many rows the pool holds for a viewport: every row that can be partly visible at once
+ * (one more than fit, for a row cut at each edge) plus overscan on both sides.
+ */
+export function poolSize({ viewportHeight, rowHeight, overscan }) {
+  const visible = Math.max(1, Math.ceil(Math.max(0, viewportHeight) / rowHeight) + 1);
+  return visible + 2 * overscan;
+}
+
+/**
+ * The range the pool shows: `range` widened (or shifted, at the table's ends) to exactly
+ * `size` rows where the table has that many, so every slot has one index. [start, end).
+ */
+export function poolRange(range, size, rowCount) {
+  const count = Math.min(size, Math.max(0, rowCount));
+  let start = Math.max(0, Math.min(range.start, rowCount - count));
+  return { start, end: start + count };
+}
+
+/** The pool slot of row `index`: stable while the index stays in range. */
+export const slotOf = (index, size) => index % size;
 
 export class VirtualBody {
   /**
-   * scroller: the element that scrolls (holds the table); tbody: the table's body; columns: how
-   * many cells a row has; createRow() → a new <tr>; fillRow(tr, index) paints row `index` into it.
+   * scroller: the element that scrolls (holds the table); tbody: the table's body; createRow() →
+   * a new <tr>; fillRow(tr, index) paints row `index` into it (and skips work when unchanged);
+   * clearRow(tr) forgets what a row showed when it is hidden (no row for its slot).
    */
-  constructor({ scroller, tbody, rowHeight, columns, overscan = 8, createRow, fillRow }) {
+  constructor({ scroller, tbody, rowHeight, overscan = 8, createRow, fillRow, clearRow = () => {} }) {
     this.scroller = scroller;
     this.tbody = tbody;
     this.rowHeight = rowHeight;
     this.overscan = overscan;
     this.createRow = createRow;
     this.fillRow = fillRow;
+    this.clearRow = clearRow;
     this.rowCount = 0;
-    this.byIndex = new Map();
-    this.pool = [];
+    this.slots = []; // pool rows, in DOM order; slots[i] shows the index ≡ i (mod size)
+    this.indexOfSlot = [];
     this.range = { start: 0, end: 0, first: 0, last: -1 };
-    this.top = spacer('spacer-top', columns);
-    this.bottom = spacer('spacer-bottom', columns);
-    tbody.replaceChildren(this.top, this.bottom);
+    this.extent = document.createElement('div');
+    this.extent.className = 'scroll-extent';
+    this.extent.setAttribute('aria-hidden', 'true');
+    scroller.append(this.extent);
+    tbody.replaceChildren();
     this.headerHeight = 0;
+    this.extentHeight = -1;
   }
 
-  /** The height of the sticky header inside the scroller (rows start below it). */
+  /** The height of the sticky header inside the scroller (rows start below it), and the pool's size. */
   measure() {
     this.headerHeight = this.tbody.parentElement.tHead?.offsetHeight ?? 0;
     this.viewport = this.scroller.clientHeight;
+    const size = poolSize({ viewportHeight: this.viewport - this.headerHeight, rowHeight: this.rowHeight, overscan: this.overscan });
+    if (size !== this.slots.length) this.resizePool(size);
+  }
+
+  resizePool(size) {
+    while (this.slots.length < size) {
+      const row = this.createRow();
+      row.hidden = true;
+      this.slots.push(row);
+      this.indexOfSlot.push(-1);
+      this.tbody.append(row);
+    }
+    while (this.slots.length > size) {
+      this.slots.pop().remove();
+      this.indexOfSlot.pop();
+    }
+    // Every slot's index changes with the pool's size: all are hidden until drawn again.
+    for (let slot = 0; slot < size; slot += 1) {
+      this.indexOfSlot[slot] = -1;
+      const row = this.slots[slot];
+      if (row.contains(document.activeElement)) this.scroller.focus({ preventScroll: true });
+      delete row.dataset.index;
+      row.hidden = true;
+      this.clearRow(row);
+    }
+    this.range = { start: 0, end: 0, first: 0, last: -1 };
   }
 
   setRowCount(count) {
@@ -55,77 +108,74 @@ export class VirtualBody {
   }
 
   /**
-   * Draws the rows in view. Returns the range drawn. With `lazy` (a scroll, nothing else
-   * changed), the rows already drawn stay as they are while the view is inside them: changing the
-   * body's shape (spacer heights, rows moved) is what makes a scroll frame slow, so it happens
-   * once every `overscan - margin` rows instead of on every frame.
+   * Draws the rows in view and returns the range drawn. With `lazy` (a scroll, nothing else
+   * changed) only rows whose index changed are filled; otherwise every row is offered to
+   * fillRow (which skips rows whose content is unchanged).
    */
   render({ lazy = false } = {}) {
     if (this.viewport == null) this.measure();
-    const range = visibleRange({
+    const size = this.slots.length;
+    const view = visibleRange({
       scrollTop: Math.max(0, this.scroller.scrollTop),
       viewportHeight: Math.max(0, this.viewport - this.headerHeight),
       rowHeight: this.rowHeight,
       rowCount: this.rowCount,
       overscan: this.overscan,
     });
-    if (lazy && this.covers(range)) {
-      this.range = { ...this.range, first: range.first, last: range.last };
-      return this.range;
+    const { start, end } = poolRange(view, size, this.rowCount);
+    this.range = { start, end, first: view.first, last: view.last };
+    const height = this.headerHeight + this.rowCount * this.rowHeight;
+    if (height !== this.extentHeight) {
+      this.extentHeight = height;
+      this.extent.style.height = `${height}px`;
     }
-    this.drawnCount = this.rowCount;
-    this.range = range;
-    // Rows leaving the range go back to the pool.
-    for (const [index, row] of this.byIndex) {
-      if (index < range.start || index >= range.end) {
-        this.byIndex.delete(index);
-        this.pool.push(row);
+    for (let index = start; index < end; index += 1) {
+      const slot = slotOf(index, size);
+      const row = this.slots[slot];
+      const moved = this.indexOfSlot[slot] !== index;
+      if (moved) {
+        // The focused row is about to show another key: focus goes to the table, not to it.
+        if (row.contains(document.activeElement)) this.scroller.focus({ preventScroll: true });
+        this.indexOfSlot[slot] = index;
+        row.dataset.index = String(index);
+        row.setAttribute('aria-rowindex', String(index + 2)); // the header is row 1
+        // Slot `slot` sits at slot × height in the flow; the transform takes it to its index.
+        row.style.transform = `translateY(${(index - slot) * this.rowHeight}px)`;
+        if (row.hidden) row.hidden = false;
+      }
+      if (moved || !lazy) this.fillRow(row, index);
+    }
+    // Slots with no row to show (a table shorter than the pool).
+    for (let slot = 0; slot < size; slot += 1) {
+      const index = this.indexOfSlot[slot];
+      if (index >= start && index < end && slotOf(index, size) === slot) continue;
+      if (index !== -1 || !this.slots[slot].hidden) {
+        const row = this.slots[slot];
+        if (row.contains(document.activeElement)) this.scroller.focus({ preventScroll: true });
+        this.indexOfSlot[slot] = -1;
+        delete row.dataset.index;
+        row.removeAttribute('aria-rowindex');
+        row.hidden = true;
+        this.clearRow(row);
       }
     }
-    const rows = [];
-    for (let index = range.start; index < range.end; index += 1) {
-      let row = this.byIndex.get(index);
-      if (!row) {
-        row = this.pool.pop() ?? this.createRow();
-        this.byIndex.set(index, row);
-      }
-      // Attribute writes restyle a row even with the same value: only when it changes.
-      if (row.dataset.index !== String(index)) row.dataset.index = String(index);
-      this.fillRow(row, index);
-      rows.push(row);
-    }
-    // Index order in the DOM, moving only rows that are out of place.
-    let ref = this.top.nextSibling;
-    for (const row of rows) {
-      if (row === ref) ref = ref.nextSibling;
-      else this.tbody.insertBefore(row, ref);
-    }
-    while (ref !== this.bottom) {
-      const next = ref.nextSibling;
-      ref.remove();
-      ref = next;
-    }
-    setHeight(this.top, range.start * this.rowHeight);
-    setHeight(this.bottom, (this.rowCount - range.end) * this.rowHeight);
-    return range;
-  }
-
-  /** Whether the rows drawn still cover `range`'s visible rows with a margin to spare. */
-  covers(range) {
-    const drawn = this.range;
-    if (this.drawnCount !== this.rowCount || drawn.end <= drawn.start) return false;
-    const margin = Math.min(LAZY_MARGIN, this.overscan);
-    const top = drawn.start > 0 ? margin : 0;
-    const bottom = drawn.end < this.rowCount ? margin : 0;
-    return range.first >= drawn.start + top && range.last <= drawn.end - 1 - bottom;
+    return this.range;
   }
 
   rowFor(index) {
-    return this.byIndex.get(index) ?? null;
+    if (index < this.range.start || index >= this.range.end || this.slots.length === 0) return null;
+    const slot = slotOf(index, this.slots.length);
+    return this.indexOfSlot[slot] === index ? this.slots[slot] : null;
   }
 
+  /** The rows drawn, in index order. */
   rows() {
-    return [...this.byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, row]) => row);
+    const rows = [];
+    for (let index = this.range.start; index < this.range.end; index += 1) {
+      const row = this.rowFor(index);
+      if (row) rows.push(row);
+    }
+    return rows;
   }
 
   /** Scrolls the least needed to show row `index` whole. */
@@ -142,19 +192,4 @@ export class VirtualBody {
   visible() {
     return { first: this.range.first, last: Math.min(this.range.last, this.rowCount - 1) };
   }
-}
-
-function spacer(className, columns) {
-  const row = document.createElement('tr');
-  row.className = `spacer ${className}`;
-  row.setAttribute('aria-hidden', 'true');
-  const cell = document.createElement('td');
-  cell.colSpan = columns;
-  row.append(cell);
-  return row;
-}
-
-function setHeight(row, px) {
-  row.hidden = px <= 0;
-  row.style.height = `${px}px`;
 }

@@ -315,3 +315,71 @@ test('visible range: rows in view plus overscan, clamped to the table', async ()
   assert.equal(end.last, 99999);
   assert.deepEqual(visibleRange({ scrollTop: 0, viewportHeight: 500, rowHeight: 36, rowCount: 0 }), { start: 0, end: 0, first: 0, last: -1 });
 });
+
+test('row pool: a fixed size, one slot per index in range, stable while scrolling', async () => {
+  const { visibleRange, poolSize, poolRange, slotOf } = await import('../virtual-table.js');
+  // 10 rows fit in 360 px; one more for a row cut at each edge; 12 of overscan on each side.
+  const size = poolSize({ viewportHeight: 360, rowHeight: 36, overscan: 12 });
+  assert.equal(size, 35);
+  const rowCount = 100000;
+  const rangeAt = (scrollTop) => poolRange(
+    visibleRange({ scrollTop, viewportHeight: 360, rowHeight: 36, rowCount, overscan: 12 }), size, rowCount);
+  // Every scroll position: exactly `size` rows, covering the visible ones, in distinct slots.
+  for (const scrollTop of [0, 17, 36 * 5, 36 * 500 + 11, 36 * (rowCount - 10)]) {
+    const { start, end } = rangeAt(scrollTop);
+    assert.equal(end - start, size, `at ${scrollTop}`);
+    const first = Math.floor(scrollTop / 36);
+    assert.ok(start <= first && Math.min(rowCount - 1, first + 10) < end, `at ${scrollTop}`);
+    const slots = new Set();
+    for (let i = start; i < end; i += 1) slots.add(slotOf(i, size));
+    assert.equal(slots.size, size);
+  }
+  // Scrolling by n rows reassigns exactly n slots: the others keep their index (and focus).
+  const a = rangeAt(36 * 400);
+  const b = rangeAt(36 * 403);
+  let kept = 0;
+  for (let i = b.start; i < b.end; i += 1) if (i >= a.start && i < a.end) kept += 1;
+  assert.equal(size - kept, 3);
+  // The table's end: the pool shifts back instead of running past the last row.
+  assert.deepEqual(rangeAt(36 * rowCount), { start: rowCount - size, end: rowCount });
+  // A table shorter than the pool: every row, the rest of the slots empty.
+  assert.deepEqual(poolRange(visibleRange({ scrollTop: 0, viewportHeight: 360, rowHeight: 36, rowCount: 4 }), size, 4), { start: 0, end: 4 });
+  assert.deepEqual(poolRange({ start: 0, end: 0 }, size, 0), { start: 0, end: 0 });
+});
+
+test('owner labels: the distinguishing part, not the shared prefix', async () => {
+  const { ownerLabel } = await import('../format.js');
+  assert.equal(ownerLabel({ kind: 'user', id: 'user_2abcDEF0123456789xyz' }), 'user …23456789xyz');
+  assert.equal(ownerLabel({ kind: 'org', id: 'org_2Zq9' }), 'org 2Zq9');
+  assert.equal(ownerLabel({ kind: 'org', id: 'acme' }), 'org acme');
+  assert.equal(ownerLabel({ kind: 'user', id: 'grace.hopper.longname@example.com' }), 'user grace.hopper.longname@example.com');
+  assert.equal(ownerLabel(null), '');
+});
+
+test('a new query keeps the rows shown until its first answer replaces them', async () => {
+  const answers = { old: [{ id: 'a' }, { id: 'b' }], next: [{ id: 'c' }] };
+  let query = 'old';
+  let release;
+  const cache = new PageCache({
+    pageSize: 10,
+    fetchPage: () => (query === 'old'
+      ? Promise.resolve({ items: answers.old, total: 2, has_more: false })
+      : new Promise((resolve) => { release = () => resolve({ items: answers.next, total: 1, has_more: false }); })),
+  });
+  cache.want(0, 5);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(cache.rowCount, 2);
+  query = 'next';
+  cache.requery();
+  cache.want(0, 5);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(cache.ready, false);
+  assert.equal(cache.rowCount, 2);
+  assert.equal(cache.get(1).id, 'b');
+  release();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(cache.ready, true);
+  assert.equal(cache.rowCount, 1);
+  assert.equal(cache.get(0).id, 'c');
+  assert.equal(cache.get(1), undefined);
+});
