@@ -222,9 +222,9 @@ export class ProfilesDialog {
   }
 
   renderList() {
-    const items = this.list.profiles.map((profile) => el('button', {
+    // A list of items, each holding its button (a button cannot itself be a list item).
+    const items = this.list.profiles.map((profile) => el('div', { role: 'listitem' }, el('button', {
       type: 'button',
-      role: 'listitem',
       className: 'profiles-item',
       'aria-current': profile.name === this.editing ? 'true' : null,
       dataset: { profile: profile.name },
@@ -233,7 +233,7 @@ export class ProfilesDialog {
       profile.name,
       profile.name === this.list.active ? el('span', { className: 'item-tag active', text: 'in use' }) : null,
       profile.default ? el('span', { className: 'item-tag', text: 'default' }) : null),
-    el('span', { className: 'item-location', text: BACKEND_LABELS[profile.backend] ?? profile.backend })));
+    el('span', { className: 'item-location', text: BACKEND_LABELS[profile.backend] ?? profile.backend }))));
     $('#profiles-items').replaceChildren(...items);
   }
 
