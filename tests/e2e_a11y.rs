@@ -19,7 +19,7 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, fill, screenshot, wait_js, wait_visible, AppSession, Outcome,
+    click, css, ensure, fill, screenshot, wait_js, wait_text, wait_visible, AppSession, Outcome,
 };
 use fantoccini::key::Key;
 use fantoccini::Client;
@@ -120,6 +120,10 @@ async fn audit_the_window(client: &Client, axe: &str) -> Outcome<Vec<String>> {
         wait_visible(client, "#key-name").await?;
         violations.extend(run_axe(client, &audit("create dialog")).await?);
         fill(client, "#key-name", &format!("a11y {theme}")).await?;
+        if theme == "light" {
+            errors_in_the_windows_words(client).await?;
+            violations.extend(run_axe(client, &audit("create dialog, a field error")).await?);
+        }
         client
             .find(css("#key-expires"))
             .await?
@@ -192,6 +196,29 @@ async fn audit_the_window(client: &Client, axe: &str) -> Outcome<Vec<String>> {
         click(client, "#nav-keys").await?;
     }
     Ok(violations)
+}
+
+/// Issue 13, item 5: the create form's expiry errors name presets as the dropdown does and dates
+/// as the user reads them, not as the CLI words them ("TwoWeeks", "2020-01-01T00:00:00Z").
+async fn errors_in_the_windows_words(client: &Client) -> Outcome {
+    for (typed, want, not) in [
+        ("2020-01-01", "2020 is in the past", "T00:00:00Z"),
+        ("soon", "(2 weeks, 1 month", "TwoWeeks"),
+    ] {
+        client
+            .find(css("#key-expires"))
+            .await?
+            .select_by_value("custom")
+            .await?;
+        fill(client, "#key-expires-custom", typed).await?;
+        click(client, "#create-submit").await?;
+        let error = wait_text(client, "#key-expires-error", |t| t.contains(want)).await?;
+        ensure(
+            !error.contains(not),
+            format!("the window shows an internal name: {error:?}"),
+        )?;
+    }
+    Ok(())
 }
 
 /// Issue 13, item 7: behind the show-once panel the list shows the new key, and Esc before the
