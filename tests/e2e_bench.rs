@@ -880,6 +880,26 @@ fn search_scroll_report(
         "… a plain list of static rows, same size, scrolled the same way (baseline)",
         &|r| format!("{:.1} fps", r.scroll.plain_fps),
     );
+    row(
+        &mut out,
+        "… scrolling's mean as a share of the baseline (goal ≥ 90 %)",
+        &|r| format!("**{:.0} %**", 100.0 * r.fps_mean() / r.scroll.plain_fps),
+    );
+    // A slow frame at each pool boundary would show here: frames over twice the median.
+    row(
+        &mut out,
+        "… frames over twice the median frame, of all frames",
+        &|r| {
+            let median = percentile(&r.scroll.intervals, 50.0);
+            let slow = r
+                .scroll
+                .intervals
+                .iter()
+                .filter(|&&i| i > 2.0 * median)
+                .count();
+            format!("{slow} of {}", r.scroll.frames)
+        },
+    );
     row(&mut out, "… longest frame", &|r| {
         format!("{:.0} ms", percentile(&r.scroll.intervals, 100.0))
     });

@@ -587,8 +587,10 @@ export class KeysTable {
     p.check.checked = selected;
     p.check.setAttribute('aria-label', `Select ${key.name}`);
     if (p.check.parentNode !== p.cells.select) p.cells.select.replaceChildren(p.check);
-    p.name.textContent = key.name;
-    p.name.title = key.name;
+    if (p.name.textContent !== key.name) {
+      p.name.textContent = key.name;
+      p.name.title = key.name;
+    }
     if (p.name.parentNode !== p.cells.name) p.cells.name.replaceChildren(p.name);
     if (saved && !p.savedMark.isConnected) p.cells.name.append(p.savedMark);
     if (!saved) p.savedMark.remove();
@@ -604,26 +606,32 @@ export class KeysTable {
 
     const owner = ownerText(key.owner);
     if (owner) {
-      p.owner.textContent = ownerLabel(key.owner);
-      p.owner.title = `${owner} — show all keys of this owner`;
-      p.owner.setAttribute('aria-label', `Show all keys of ${owner}`);
+      if (p.owner.dataset.owner !== owner) {
+        p.owner.dataset.owner = owner;
+        p.owner.textContent = ownerLabel(key.owner);
+        p.owner.title = `${owner} — show all keys of this owner`;
+        p.owner.setAttribute('aria-label', `Show all keys of ${owner}`);
+      }
       if (p.owner.parentNode !== p.cells.owner) p.cells.owner.replaceChildren(p.owner);
     } else {
       p.cells.owner.replaceChildren(p.noOwner);
     }
-    p.cells.status.replaceChildren(statusBadge(key.status));
-    p.cells.created.replaceChildren(el('time', { datetime: key.created_at, title: formatDateTime(key.created_at), text: formatDate(key.created_at) }));
-    p.cells.expires.replaceChildren(key.expires_at
-      ? el('time', { datetime: key.expires_at, title: formatDateTime(key.expires_at), text: relativeTime(key.expires_at) })
-      : el('span', { className: 'muted', title: 'This key does not expire', text: 'Never' }));
-    let lastUsed;
-    if (!this.lastUsed) lastUsed = el('span', { className: 'muted', title: NO_LAST_USED, text: '—' });
-    else if (key.last_used_at) lastUsed = el('time', { datetime: key.last_used_at, title: formatDateTime(key.last_used_at), text: relativeTime(key.last_used_at) });
-    else lastUsed = el('span', { className: 'muted', text: 'Never' });
-    p.cells.lastUsed.replaceChildren(lastUsed);
+    // Cells keep their element and change only what differs: a search that brings other keys
+    // rewrites text, not elements (fewer nodes to style and lay out in the frame that paints it).
+    const badge = statusBadge(key.status);
+    setCell(p.cells.status, 'span', { className: badge.className, text: badge.textContent });
+    setCell(p.cells.created, 'time', { datetime: key.created_at, title: formatDateTime(key.created_at), text: formatDate(key.created_at) });
+    if (key.expires_at) {
+      setCell(p.cells.expires, 'time', { datetime: key.expires_at, title: formatDateTime(key.expires_at), text: relativeTime(key.expires_at) });
+    } else {
+      setCell(p.cells.expires, 'span', { className: 'muted', title: 'This key does not expire', text: 'Never' });
+    }
+    if (!this.lastUsed) setCell(p.cells.lastUsed, 'span', { className: 'muted', title: NO_LAST_USED, text: '—' });
+    else if (key.last_used_at) setCell(p.cells.lastUsed, 'time', { datetime: key.last_used_at, title: formatDateTime(key.last_used_at), text: relativeTime(key.last_used_at) });
+    else setCell(p.cells.lastUsed, 'span', { className: 'muted', text: 'Never' });
     const access = key.level != null ? `Level ${key.level}` : (key.scopes ?? []).join(', ');
-    p.cells.access.replaceChildren(access ? el('span', { title: access, text: access }) : el('span', { className: 'muted', text: '—' }));
-    p.cells.stub.replaceChildren(key.stub ? el('code', { text: key.stub }) : el('span', { className: 'muted', text: '—' }));
+    setCell(p.cells.access, 'span', access ? { title: access, text: access } : { className: 'muted', text: '—' });
+    setCell(p.cells.stub, key.stub ? 'code' : 'span', key.stub ? { text: key.stub } : { className: 'muted', text: '—' });
 
     // A revoked key has no revoke button at all (not just a hidden one).
     p.copy.setAttribute('aria-label', `Copy the secret of ${key.name} from the keychain`);
@@ -773,6 +781,26 @@ export class KeysTable {
       this.select(index);
     }
   }
+}
+
+/**
+ * Shows one element in `cell`, reusing the one there when it has the same tag: only the
+ * properties that differ are written.
+ */
+function setCell(cell, tag, { className = '', text = '', title = null, datetime = null }) {
+  let node = cell.firstChild;
+  if (!node || cell.childNodes.length !== 1 || node.localName !== tag) {
+    node = document.createElement(tag);
+    cell.replaceChildren(node);
+  }
+  if (node.className !== className) node.className = className;
+  if (node.textContent !== text) node.textContent = text;
+  if (title == null) {
+    if (node.hasAttribute('title')) node.removeAttribute('title');
+  } else if (node.getAttribute('title') !== title) {
+    node.setAttribute('title', title);
+  }
+  if (datetime != null && node.getAttribute('datetime') !== datetime) node.setAttribute('datetime', datetime);
 }
 
 /** Everything a row shows of a key, as one comparable value. */

@@ -67,6 +67,7 @@ export class VirtualBody {
     this.extent.setAttribute('aria-hidden', 'true');
     scroller.append(this.extent);
     tbody.replaceChildren();
+    tbody.parentElement.tHead?.rows[0]?.setAttribute('aria-rowindex', '1');
     this.headerHeight = 0;
     this.extentHeight = -1;
   }
@@ -128,6 +129,8 @@ export class VirtualBody {
     if (height !== this.extentHeight) {
       this.extentHeight = height;
       this.extent.style.height = `${height}px`;
+      // Rows are in the DOM only while in view: the table says how many there are (header included).
+      this.tbody.parentElement.setAttribute('aria-rowcount', String(this.rowCount + 1));
     }
     for (let index = start; index < end; index += 1) {
       const slot = slotOf(index, size);
