@@ -786,6 +786,11 @@ async fn read(
     Ok(respond(StatusCode::OK, key.to_json(now)))
 }
 
+/// `PATCH /api_keys/{id}` (bapi/2026-05-12.yml `updateApiKey`): `{subject?, description?, claims?,
+/// scopes?, seconds_until_expiration?}`, nothing else (a `name` is 400: keys are not renamed); a
+/// field left out is left alone, a `null` lifetime never expires (as on create), a `null`
+/// description clears it; 200 with the key, 400 naming the parameter, 404 for an unknown id. A
+/// revoked key takes the change and stays revoked [inferred: the spec does not say].
 async fn update(
     State(clerk): State<Arc<Clerk>>,
     headers: HeaderMap,

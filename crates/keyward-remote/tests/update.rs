@@ -274,3 +274,210 @@ async fn freesewing_has_no_update_and_refuses_naming_the_field() {
     }
     assert_eq!(emulator.crashes(), 0);
 }
+
+fn clerk_bapi(emulator: &Emulator) -> keyward_remote::ClerkBackend {
+    let credentials = emulator.credentials().clerk().unwrap().clone();
+    keyward_remote::ClerkBackend::new(keyward_remote::ClerkConfig {
+        base_url: emulator.base_url(),
+        secret_key: SecretString::from(credentials.secret_key.as_str()),
+        path: keyward_remote::ClerkPath::Root,
+        default_subject: Some(Subject::User(credentials.user_id.clone())),
+        http: fast_http(),
+    })
+    .unwrap()
+}
+
+fn clerk_fapi(emulator: &Emulator) -> keyward_remote::ClerkFrontendBackend {
+    keyward_remote::ClerkFrontendBackend::new(keyward_remote::ClerkFrontendConfig {
+        base_url: emulator.base_url(),
+        client_token: SecretString::from(emulator.clerk_client_token().unwrap()),
+        default_subject: None,
+        http: fast_http(),
+    })
+    .unwrap()
+}
+
+fn rescope(scopes: &[&str]) -> KeyUpdate {
+    KeyUpdate {
+        scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
+        ..KeyUpdate::default()
+    }
+}
+
+#[tokio::test]
+async fn clerk_backend_api_changes_expiry_description_and_scopes() {
+    let emulator = emulator(Flavor::Clerk).await;
+    let clerk = clerk_bapi(&emulator);
+    assert_eq!(
+        clerk.capabilities().updates,
+        UpdateFields {
+            name: false,
+            description: true,
+            expiry: true,
+            scopes: true,
+        }
+    );
+    let mut new = NewKey::named("deploy", Expiration::Preset(ExpiryPreset::OneMonth));
+    new.description = Some("first".into());
+    new.scopes = vec!["read".into()];
+    let created = clerk.create(new).await.unwrap();
+    let id = created.key.id.clone();
+    let month = created.key.expires_at.unwrap();
+
+    emulator.reset_stats();
+    let extended = clerk
+        .update(&id, &expires(Expiration::Preset(ExpiryPreset::OneYear)))
+        .await
+        .unwrap();
+    assert_eq!(emulator.stats().get("PATCH /api_keys/{id}"), Some(&1));
+    assert!(extended.expires_at.unwrap() > month + Duration::days(300));
+    assert_eq!(extended.description.as_deref(), Some("first"), "untouched");
+    let shortened = clerk
+        .update(&id, &expires(Expiration::After(Duration::hours(3))))
+        .await
+        .unwrap();
+    let at = shortened.expires_at.unwrap();
+    assert!(at < month && at > Utc::now() + Duration::minutes(170));
+    let never = clerk
+        .update(&id, &expires(Expiration::Preset(ExpiryPreset::Never)))
+        .await
+        .unwrap();
+    assert_eq!((never.expires_at, never.status), (None, KeyStatus::Active));
+    assert_eq!(clerk.get(&id).await.unwrap().expires_at, None);
+
+    let described = clerk.update(&id, &describe("runs CI")).await.unwrap();
+    assert_eq!(described.description.as_deref(), Some("runs CI"));
+    let cleared = clerk.update(&id, &describe("")).await.unwrap();
+    assert_eq!(cleared.description, None);
+    assert_eq!(clerk.get(&id).await.unwrap().description, None);
+
+    let rescoped = clerk
+        .update(&id, &rescope(&["write", "admin"]))
+        .await
+        .unwrap();
+    assert_eq!(rescoped.scopes, ["write", "admin"]);
+    let unscoped = clerk.update(&id, &rescope(&[])).await.unwrap();
+    assert!(unscoped.scopes.is_empty());
+    let read = clerk.get(&id).await.unwrap();
+    assert_eq!((read.name.as_str(), read.scopes.len()), ("deploy", 0));
+}
+
+#[tokio::test]
+async fn clerk_backend_api_refuses_a_name_and_bad_values_before_sending() {
+    let emulator = emulator(Flavor::Clerk).await;
+    let clerk = clerk_bapi(&emulator);
+    let id = clerk
+        .create(NewKey::named(
+            "kept",
+            Expiration::Preset(ExpiryPreset::OneMonth),
+        ))
+        .await
+        .unwrap()
+        .key
+        .id;
+    let before = clerk.get(&id).await.unwrap();
+    let rename = KeyUpdate {
+        name: Some("renamed".into()),
+        ..KeyUpdate::default()
+    };
+    assert_refused_unsent(&emulator, &clerk, &id, &rename, "name").await;
+    let secret_key = emulator.credentials().clerk().unwrap().secret_key.clone();
+    for (change, field) in [
+        (
+            expires(Expiration::At(Utc::now() - Duration::hours(1))),
+            "expires",
+        ),
+        (describe(&"d".repeat(256)), "description"),
+        (describe(&format!("key {secret_key}")), "description"),
+        (rescope(&["has space"]), "scopes"),
+    ] {
+        assert_refused_unsent(&emulator, &clerk, &id, &change, field).await;
+    }
+    assert_eq!(clerk.get(&id).await.unwrap(), before, "nothing changed");
+}
+
+#[tokio::test]
+async fn clerk_backend_api_unknown_is_not_found_and_a_revoked_key_stays_revoked() {
+    let emulator = emulator(Flavor::Clerk).await;
+    let clerk = clerk_bapi(&emulator);
+    let unknown = format!("ak_{}", "0".repeat(32));
+    let error = clerk.update(&unknown, &describe("x")).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
+
+    let id = clerk
+        .create(NewKey::named(
+            "leaked",
+            Expiration::Preset(ExpiryPreset::OneMonth),
+        ))
+        .await
+        .unwrap()
+        .key
+        .id;
+    clerk.revoke(&id, Some("leaked")).await.unwrap();
+    // Clerk takes the change; the key stays revoked (an edit never brings a key back).
+    let key = clerk
+        .update(&id, &expires(Expiration::Preset(ExpiryPreset::Never)))
+        .await
+        .unwrap();
+    assert_eq!(key.status, KeyStatus::Revoked);
+    assert_eq!(key.revocation_reason.as_deref(), Some("leaked"));
+    assert_eq!(clerk.get(&id).await.unwrap().status, KeyStatus::Revoked);
+}
+
+#[tokio::test]
+async fn clerk_frontend_api_changes_a_description_and_refuses_anything_else_unsent() {
+    let emulator = emulator(Flavor::Clerk).await;
+    let clerk = clerk_fapi(&emulator);
+    assert_eq!(
+        clerk.capabilities().updates,
+        UpdateFields {
+            description: true,
+            ..UpdateFields::NONE
+        }
+    );
+    let id = clerk
+        .create(NewKey::named(
+            "mine",
+            Expiration::Preset(ExpiryPreset::OneMonth),
+        ))
+        .await
+        .unwrap()
+        .key
+        .id;
+    let described = clerk.update(&id, &describe("laptop")).await.unwrap();
+    assert_eq!(described.description.as_deref(), Some("laptop"));
+    assert_eq!(
+        clerk.get(&id).await.unwrap().description.as_deref(),
+        Some("laptop")
+    );
+    let cleared = clerk.update(&id, &describe("  ")).await.unwrap();
+    assert_eq!(cleared.description, None);
+
+    for (change, field) in [
+        (
+            expires(Expiration::Preset(ExpiryPreset::OneYear)),
+            "expires",
+        ),
+        (rescope(&["read"]), "scopes"),
+        (
+            KeyUpdate {
+                name: Some("renamed".into()),
+                ..KeyUpdate::default()
+            },
+            "name",
+        ),
+        (
+            KeyUpdate {
+                description: Some("fine".into()),
+                expiration: Some(Expiration::Preset(ExpiryPreset::Never)),
+                ..KeyUpdate::default()
+            },
+            "expires",
+        ),
+    ] {
+        assert_refused_unsent(&emulator, &clerk, &id, &change, field).await;
+    }
+    let unknown = format!("ak_{}", "0".repeat(32));
+    let error = clerk.update(&unknown, &describe("x")).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
+}

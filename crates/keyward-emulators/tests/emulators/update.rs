@@ -1,5 +1,6 @@
 //! Key updates as the real services take them (docs/backends/*.md, "Update"), in raw HTTP:
-//! PropelAuth's backend PATCH and its errors; FreeSewing has no update route at all.
+//! PropelAuth's backend PATCH and Clerk's two (Backend and Frontend API) with their errors;
+//! FreeSewing has no update route at all.
 
 use std::time::Duration;
 
@@ -208,4 +209,162 @@ async fn freesewing_has_no_route_to_change_a_key() {
         }
     }
     assert_eq!(h.emulator.crashes(), 0);
+}
+
+/// Clerk's Backend API, `PATCH /api_keys/{id}` (clerk/openapi-specs `bapi/2026-05-12.yml`
+/// `updateApiKey`): the fields Keyward sends and the errors it must map.
+#[tokio::test]
+async fn clerk_backend_patch_sets_expiry_description_and_scopes_with_its_errors() {
+    let h = Harness::start(Flavor::Clerk).await;
+    let creds = h.emulator.credentials().clerk().unwrap().clone();
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let mut request = h
+            .http
+            .request(method, h.url(&path))
+            .bearer_auth(&creds.secret_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request)
+    };
+    let created = call(
+        Method::POST,
+        "/api_keys".into(),
+        Some(
+            json!({"name": "deploy", "subject": creds.user_id, "description": "d",
+                    "seconds_until_expiration": 3600}),
+        ),
+    )
+    .await
+    .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api_keys/{id}");
+    let first_expiry = created["expiration"].as_i64().unwrap();
+
+    // Extend: the expiry counts from now; other fields stay.
+    let reply = call(
+        Method::PATCH,
+        path.clone(),
+        Some(json!({"seconds_until_expiration": 86_400})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let key = reply.json();
+    assert!(key["expiration"].as_i64().unwrap() > first_expiry + 80_000_000);
+    assert_eq!(key["description"], "d");
+    // null: never expires, like create; a null description clears it; scopes are replaced.
+    let key = call(
+        Method::PATCH,
+        path.clone(),
+        Some(json!({"seconds_until_expiration": null, "description": null, "scopes": ["x"]})),
+    )
+    .await
+    .json();
+    assert_eq!(
+        (&key["expiration"], &key["description"], &key["scopes"]),
+        (&Value::Null, &Value::Null, &json!(["x"]))
+    );
+    assert_eq!(key["name"], "deploy");
+
+    // Errors: 400 naming the parameter, nothing changed; 404 for an unknown id.
+    for (body, param) in [
+        (
+            json!({"seconds_until_expiration": 0}),
+            "seconds_until_expiration",
+        ),
+        (json!({"description": "d".repeat(256)}), "description"),
+        (json!({"scopes": "x"}), "scopes"),
+        (json!({"name": "renamed"}), "name"),
+    ] {
+        let reply = call(Method::PATCH, path.clone(), Some(body.clone())).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text);
+        assert_eq!(
+            reply.json()["errors"][0]["meta"]["param_name"],
+            param,
+            "{body}"
+        );
+    }
+    let unchanged = call(Method::GET, path.clone(), None).await.json();
+    assert_eq!(unchanged["scopes"], json!(["x"]));
+    let unknown = call(
+        Method::PATCH,
+        format!("/api_keys/ak_{}", "0".repeat(32)),
+        Some(json!({"description": "x"})),
+    )
+    .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+
+    // A revoked key takes the change and stays revoked.
+    call(
+        Method::POST,
+        format!("{path}/revoke"),
+        Some(json!({"revocation_reason": "leaked"})),
+    )
+    .await;
+    let key = call(Method::PATCH, path, Some(json!({"description": "old"})))
+        .await
+        .json();
+    assert_eq!(
+        (&key["revoked"], &key["description"]),
+        (&json!(true), &json!("old"))
+    );
+}
+
+/// Clerk's Frontend API, `PATCH /api_keys/{id}` (clerk/openapi-specs `fapi/2026-05-12.yml`
+/// `updateApiKey`): `{description}` only, anything else a 400.
+#[tokio::test]
+async fn clerk_frontend_patch_takes_a_description_only() {
+    let h = Harness::start(Flavor::Clerk).await;
+    let client = h.emulator.clerk_client_token().unwrap();
+    let cookie = format!("__client={client}");
+    let session = send(h.http.get(h.url("/v1/client")).header("cookie", &cookie))
+        .await
+        .json()["response"]["last_active_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jwt = send(
+        h.http
+            .post(h.url(&format!("/v1/client/sessions/{session}/tokens")))
+            .header("cookie", &cookie),
+    )
+    .await
+    .json()["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user = h.emulator.clerk_sign_in().unwrap().user_id;
+    let created = send(
+        h.http
+            .post(h.url("/api_keys"))
+            .bearer_auth(&jwt)
+            .json(&json!({"name": "laptop", "subject": user})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| {
+        send(
+            h.http
+                .patch(h.url(&format!("/api_keys/{id}")))
+                .bearer_auth(&jwt)
+                .json(&body),
+        )
+    };
+    let key = patch(json!({"description": "work"})).await;
+    assert_eq!(key.status, 200, "{}", key.text);
+    assert_eq!(key.json()["description"], "work");
+    assert_eq!(
+        patch(json!({"description": null})).await.json()["description"],
+        Value::Null
+    );
+    for body in [
+        json!({"seconds_until_expiration": 60}),
+        json!({"scopes": ["a"]}),
+        json!({"name": "renamed"}),
+    ] {
+        let reply = patch(body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text);
+        assert_eq!(reply.json()["errors"][0]["code"], "form_param_unknown");
+    }
 }

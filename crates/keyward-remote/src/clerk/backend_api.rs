@@ -7,8 +7,8 @@
 
 use super::wire::{self, CreateAnswer, CreateBody, WireKey};
 use super::{
-    capabilities, check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api,
-    Window, MAX_PAGE, SERVICE, TEXT_LIMITS,
+    capabilities, check_new_key, checked_update, clerk_subject, read_everything, read_page,
+    server_can_answer, update_body, Api, Window, MAX_PAGE, SERVICE, TEXT_LIMITS,
 };
 use crate::endpoint::key_id;
 use crate::errors::parse;
@@ -17,8 +17,8 @@ use crate::listing::{page_of_snapshot, AfterRevoke, Chunk, Snapshots};
 use async_trait::async_trait;
 use chrono::Utc;
 use keyward_core::{
-    ApiKey, Capabilities, CreatedKey, Error, KeyBackend, KeyStatus, ListQuery, NewKey, Page,
-    Result, Subject, Verification,
+    ApiKey, Capabilities, CreatedKey, Error, KeyBackend, KeyStatus, KeyUpdate, ListQuery, NewKey,
+    Page, Result, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -287,6 +287,23 @@ impl KeyBackend for ClerkBackend {
         let key = self
             .client
             .call(request, |response| wire::key_from(&response, id, API))
+            .await?;
+        self.snapshots.revoked(&key, AfterRevoke::Replace);
+        Ok(key)
+    }
+
+    /// `PATCH /api_keys/{id}` (bapi spec `updateApiKey`): description, scopes and expiry; the
+    /// answer is the key as Clerk now has it. A name or a bad value is refused before sending.
+    /// Clerk decides about a revoked key: it stays revoked whatever is changed.
+    async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        let change = checked_update(change, API, &self.client.credentials())?;
+        let id = key_id(id)?;
+        let body = update_body(&change, Utc::now())?;
+        let key = self
+            .client
+            .call(Request::patch(self.url(&[id]), &body), |response| {
+                wire::key_from(&response, id, API)
+            })
             .await?;
         self.snapshots.revoked(&key, AfterRevoke::Replace);
         Ok(key)

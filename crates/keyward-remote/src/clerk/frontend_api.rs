@@ -12,8 +12,8 @@
 
 use super::wire::{self, CreateAnswer, CreateBody};
 use super::{
-    capabilities, check_new_key, clerk_subject, read_everything, read_page, server_can_answer, Api,
-    Window, MAX_PAGE, SERVICE, TEXT_LIMITS,
+    capabilities, check_new_key, checked_update, clerk_subject, read_everything, read_page,
+    server_can_answer, update_body, Api, Window, MAX_PAGE, SERVICE, TEXT_LIMITS,
 };
 use crate::endpoint::key_id;
 use crate::errors::{parse, rate_limited, server_failed, unexpected_status};
@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use keyward_core::{
-    ApiKey, Capabilities, CreatedKey, Error, KeyBackend, ListQuery, NewKey, Page, Result, Subject,
-    Verification,
+    ApiKey, Capabilities, CreatedKey, Error, KeyBackend, KeyUpdate, ListQuery, NewKey, Page,
+    Result, Subject, Verification,
 };
 use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE};
 use reqwest::StatusCode;
@@ -493,6 +493,25 @@ impl KeyBackend for ClerkFrontendBackend {
             .authed(
                 |token| {
                     Request::post(self.client.url(&["api_keys", id, "revoke"]), &body)
+                        .query(&[("_clerk_session_id", token.session_id.clone())])
+                },
+                |response, _| wire::key_from(&response, id, API),
+            )
+            .await?;
+        self.snapshots.revoked(&key, AfterRevoke::Replace);
+        Ok(key)
+    }
+
+    /// `PATCH /api_keys/{id}` with `{description}`, all the Frontend API can change (fapi spec
+    /// `updateApiKey`); any other field is refused naming it, before anything is sent.
+    async fn update(&self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
+        let change = checked_update(change, API, &self.client.credentials())?;
+        let id = key_id(id)?;
+        let body = update_body(&change, Utc::now())?;
+        let key = self
+            .authed(
+                |token| {
+                    Request::patch(self.client.url(&["api_keys", id]), &body)
                         .query(&[("_clerk_session_id", token.session_id.clone())])
                 },
                 |response, _| wire::key_from(&response, id, API),

@@ -18,10 +18,12 @@ pub use backend_api::{ClerkBackend, ClerkConfig, ClerkPath};
 pub use frontend_api::{ClerkFrontendBackend, ClerkFrontendConfig};
 
 use crate::listing::{fetch_everything, fetch_window, is_server_order, Chunk};
+use chrono::{DateTime, Utc};
 use keyward_core::{
-    ApiKey, Capabilities, Error, ExpiryPreset, ListQuery, NewKey, Page, Result, RevokeKind,
-    SortField, StatusFilter, Subject, TextLimits,
+    ApiKey, Capabilities, Error, ExpiryPreset, KeyUpdate, ListQuery, NewKey, Page, Result,
+    RevokeKind, SortField, StatusFilter, Subject, TextLimits, UpdateFields,
 };
+use secrecy::SecretString;
 use std::future::Future;
 
 const SERVICE: &str = "Clerk";
@@ -85,6 +87,25 @@ impl Api {
         self == Api::Backend
     }
 
+    /// What `PATCH /api_keys/{id}` can change. BAPI (bapi spec `updateApiKey`): `description`,
+    /// `scopes`, `seconds_until_expiration`, plus `subject` and `claims`, which Keyward does not
+    /// edit; no `name`, so a key cannot be renamed. FAPI (fapi spec `updateApiKey`):
+    /// `description` only (`additionalProperties: false`).
+    fn updates(self) -> UpdateFields {
+        match self {
+            Api::Backend => UpdateFields {
+                name: false,
+                description: true,
+                expiry: true,
+                scopes: true,
+            },
+            Api::Frontend => UpdateFields {
+                description: true,
+                ..UpdateFields::NONE
+            },
+        }
+    }
+
     /// Why a key whose secret was lost must be revoked: the BAPI could read it again
     /// (`GET /api_keys/{id}/secret`, bapi spec `getApiKeySecret`) but that failed; the FAPI has
     /// no such route (fapi spec).
@@ -122,8 +143,41 @@ fn capabilities(api: Api) -> Capabilities {
         never_expires: true,
         names_kept_locally: false,
         text_limits: TEXT_LIMITS,
-        updates: keyward_core::UpdateFields::NONE,
+        updates: api.updates(),
     }
+}
+
+/// Checks an update before anything is sent: fields `api` cannot change are refused naming the
+/// field ([`KeyUpdate::check_against`]), then values by the rules of a new key, with Clerk's
+/// text limits and the profile's credential as a known secret.
+fn checked_update(
+    change: &KeyUpdate,
+    api: Api,
+    known_secrets: &[&SecretString],
+) -> Result<KeyUpdate> {
+    change.check_against(&api.updates())?;
+    change.clone().validated_for(&TEXT_LIMITS, known_secrets)
+}
+
+/// The body of `PATCH /api_keys/{id}` on either API (only the fields [`Api::updates`] allows
+/// reach here): `description` (`null` clears it), `scopes` (replacing them), and
+/// `seconds_until_expiration` counted from `now` (`null`: never expires, as on create [inferred:
+/// the spec makes it nullable and says no more]).
+fn update_body(change: &KeyUpdate, now: DateTime<Utc>) -> Result<serde_json::Value> {
+    let mut body = serde_json::Map::new();
+    if change.description.is_some() {
+        body.insert("description".into(), change.description_text().into());
+    }
+    if let Some(scopes) = &change.scopes {
+        body.insert("scopes".into(), scopes.clone().into());
+    }
+    if let Some(expiration) = change.expiration {
+        body.insert(
+            "seconds_until_expiration".into(),
+            expiration.seconds_from(now)?.into(),
+        );
+    }
+    Ok(serde_json::Value::Object(body))
 }
 
 /// Clerk ids carry their kind (`user_…`, `org_…`); `user:2abc` is accepted as `user_2abc`.
