@@ -32,6 +32,7 @@ fn main() {
                 let handle = app.handle().clone();
                 guard.on_second_launch(move || show_main_window(&handle));
             }
+            tune_webview(app.handle());
             forward_clipboard_state(app.handle().clone());
             notifier::start(app.handle().clone());
             scheduler::start(app.handle().clone());
@@ -131,6 +132,34 @@ fn show_main_window(app: &tauri::AppHandle) {
         let _ = window.show();
         let _ = window.set_focus();
     }
+}
+
+/// WebKitGTK's defaults suit a browser; Keyward is one small local page. Turned off here: what
+/// wry turns on and the UI never uses (WebGL, Web Audio, the back/forward page cache) and media
+/// playback; the cache model that keeps the least in memory. docs/PERFORMANCE.md ("Startup
+/// against a bare window") gives what each bought.
+fn tune_webview(app: &tauri::AppHandle) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let _ = window.with_webview(|webview| {
+        #[cfg(target_os = "linux")]
+        {
+            use webkit2gtk::{CacheModel, SettingsExt, WebContextExt, WebViewExt};
+            let view = webview.inner();
+            if let Some(settings) = WebViewExt::settings(&view) {
+                settings.set_enable_webgl(false);
+                settings.set_enable_webaudio(false);
+                settings.set_enable_media(false);
+                settings.set_enable_page_cache(false);
+            }
+            if let Some(context) = view.context() {
+                context.set_cache_model(CacheModel::DocumentViewer);
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = webview;
+    });
 }
 
 /// Pushes every change of the clipboard countdown to the main window as a `clipboard` event.

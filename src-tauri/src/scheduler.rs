@@ -24,11 +24,14 @@ use tauri::{AppHandle, Emitter, Manager};
 pub const SCHEDULED_REVOKES_EVENT: &str = "scheduled-revokes";
 
 const RUN_EVERY: Duration = Duration::from_secs(60);
+/// The first run waits for the window's first paint (which needs the same profile and CPU).
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(2);
 
-/// Starts the scheduler on the async runtime; its first run is at once (a revoke that came due
-/// while Keyward was closed is carried out on start).
+/// Starts the scheduler on the async runtime; its first run is right after startup (a revoke that
+/// came due while Keyward was closed is carried out on start).
 pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(FIRST_RUN_AFTER).await;
         let mut every_minute = tokio::time::interval(RUN_EVERY);
         // After a suspend, one run, not one per minute missed.
         every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
