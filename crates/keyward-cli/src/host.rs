@@ -2,13 +2,13 @@
 //! in the data dir, the OS keychain, progress on stderr and Ctrl-C as Stop.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use keyward_core::{BulkProgress, CancelFlag, Result, RevokeOutcome};
+use keyward_local::ScheduledRevokes;
 use keyward_local::{ActivityLog, NewActivity};
 use keyward_ops::{Host, SecretKeeper};
 use keyward_vault::{Keychain, SavedSecretIndex, INDEX_FILE_NAME};
 use secrecy::SecretString;
-use chrono::{DateTime, Utc};
-use keyward_local::ScheduledRevokes;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
