@@ -824,7 +824,7 @@ fn search_scroll_report(
     };
     let mut out = String::new();
     let _ = writeln!(out, "Measured by `tests/e2e_bench.rs` (`search_and_scroll_with_100k_local_and_10k_emulator_keys`): the real app binary ({build} build) through tauri-driver under Xvfb on {}.\n", machine());
-    let _ = writeln!(out, "```sh\ncargo build -p keyward-app --release\nAPP_BINARY=target/release/keyward-app xvfb-run -a -s \"-screen 0 1280x900x24\" \\\n  cargo test -p keyward-tests --test e2e_bench -- --ignored --nocapture search_and_scroll\n```\n");
+    let _ = writeln!(out, "```sh\ncargo build -p keyward-app --release\nAPP_BINARY=$PWD/target/release/keyward-app xvfb-run -a -s \"-screen 0 1280x900x24\" \\\n  cargo test -p keyward-tests --test e2e_bench -- --ignored --nocapture search_and_scroll\n```\n");
     let _ = writeln!(
         out,
         "| Figure | local store, {} keys | Clerk emulator, {} keys |\n| --- | --- | --- |",
