@@ -469,10 +469,11 @@ async fn propelauth_backend(client: &Client, emulators: &Emulators) -> Outcome {
         Ok(())
     })
     .await?;
-    // Read from the DOM: WebKitWebDriver calls the ellipsized owner link hidden.
+    // Read from the DOM: WebKitWebDriver calls the ellipsized owner link hidden. The link shows
+    // the owner's distinguishing tail; the full owner is its data-owner (and its title).
     let owner = client
         .execute(
-            "return document.querySelector(arguments[0]).textContent;",
+            "return document.querySelector(arguments[0]).dataset.owner;",
             vec![serde_json::json!(format!("{row} .owner"))],
         )
         .await?;
