@@ -53,6 +53,8 @@ struct Launch {
     dom_ready_ms: f64,
     /// The page's navigation milestones (name, ms from the page start).
     page_steps: Vec<(String, f64)>,
+    /// Keyward's UI modules by the time their top-level code ran (ms), longest first.
+    module_runs: Vec<(String, f64)>,
     pss_kib: u64,
     /// (process name, PSS KiB) of each process in the tree.
     processes: Vec<(String, u64)>,
@@ -150,6 +152,19 @@ async fn first_paint_and_memory_against_a_bare_window() {
             steps.join(", "),
             last.to_paint_ms - last.to_page_ms
         );
+        if !last.module_runs.is_empty() {
+            let slowest: Vec<String> = last
+                .module_runs
+                .iter()
+                .take(6)
+                .map(|(name, ms)| format!("{name} {ms:.0}"))
+                .collect();
+            println!(
+                "UI modules' top-level run, {} (last run; ms, slowest first): {}",
+                case.label(keys),
+                slowest.join(", ")
+            );
+        }
     }
 }
 
@@ -199,18 +214,30 @@ async fn measure(session: &AppSession, binary: &Path) -> Outcome<Launch> {
                const [mark] = performance.getEntriesByName(name);
                if (mark) steps.push([name, mark.startTime]);
              }
-             return steps.sort((a, b) => a[1] - b[1]);",
+             steps.sort((a, b) => a[1] - b[1]);
+             // Each module's run, from its mark to the next module's (or the bundle's end).
+             const modules = performance.getEntriesByType('mark')
+               .filter(m => m.name.startsWith('ui-module ') || m.name === 'ui-bundle-done');
+             const runs = modules.slice(0, -1)
+               .map((m, i) => [m.name.slice('ui-module '.length), modules[i + 1].startTime - m.startTime])
+               .sort((a, b) => b[1] - a[1]);
+             return [steps, runs];",
             vec![],
         )
-        .await?
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|step| {
-            let step = step.as_array()?;
-            Some((step[0].as_str()?.to_owned(), step[1].as_f64()?))
-        })
-        .collect();
+        .await?;
+    let pairs = |value: Option<&serde_json::Value>| -> Vec<(String, f64)> {
+        value
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|pair| {
+                let pair = pair.as_array()?;
+                Some((pair[0].as_str()?.to_owned(), pair[1].as_f64()?))
+            })
+            .collect()
+    };
+    let module_runs = pairs(page_steps.get(1));
+    let page_steps = pairs(page_steps.get(0));
     tokio::time::sleep(SETTLE).await;
     let processes: Vec<(String, u64)> = std::iter::once(pid)
         .chain(descendants(pid))
@@ -221,6 +248,7 @@ async fn measure(session: &AppSession, binary: &Path) -> Outcome<Launch> {
         to_page_ms: origin - started,
         dom_ready_ms,
         page_steps,
+        module_runs,
         pss_kib: processes.iter().map(|(_, pss)| pss).sum(),
         processes,
     })
