@@ -220,14 +220,7 @@ impl ActivityLog {
     /// [`FILE_NAME`](Self::FILE_NAME) inside it. Missing parent folders are created; the folder
     /// holding the log is made owner-only (it is the data folder).
     pub fn open(path: &Path) -> Result<Self> {
-        let path = if path.is_dir() {
-            path.join(Self::FILE_NAME)
-        } else {
-            path.to_owned()
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sqlite::private_data_dir(parent)?;
-        }
+        let path = sqlite::file_in(path, Self::FILE_NAME)?;
         let conn = sqlite::open(&path, &ACTIVITY_FILE, |_| Ok(()))?;
         Ok(ActivityLog {
             path,

@@ -5,22 +5,27 @@
 //! `-wal`/`-shm` files and folder) is its owner's only, as `sqlite` makes Keyward's databases.
 
 use crate::errors::InFile;
-use crate::sqlite;
-use keyward_core::{Error, KeyNames, Result};
+use crate::sqlite::{self, OwnFile};
+use keyward_core::{KeyNames, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const SCHEMA_VERSION: i64 = 1;
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS key_names (
+/// Migration N takes the file from version N-1 to N. Released ones are never edited.
+const MIGRATIONS: [&str; 1] = ["CREATE TABLE IF NOT EXISTS key_names (
     profile TEXT NOT NULL,
     key_id TEXT NOT NULL,
     name TEXT NOT NULL,
     PRIMARY KEY (profile, key_id)
-) WITHOUT ROWID;";
+) WITHOUT ROWID;"];
+
+/// Opened through the same rules as Keyward's other files (`sqlite::open`).
+const KEY_NAMES_FILE: OwnFile = OwnFile {
+    what: "a Keyward file of key names",
+    migrations: &MIGRATIONS,
+    wal_advice: "",
+};
 
 /// One profile's key names, in the data folder's [`FILE_NAME`](Self::FILE_NAME).
 pub struct LocalKeyNames {
@@ -45,8 +50,7 @@ impl LocalKeyNames {
     pub fn open(data_dir: &Path, profile: &str) -> Result<Self> {
         sqlite::private_data_dir(data_dir)?;
         let path = data_dir.join(Self::FILE_NAME);
-        sqlite::create_private(&path)?;
-        let conn = open_connection(&path)?;
+        let conn = sqlite::open(&path, &KEY_NAMES_FILE, |_| Ok(()))?;
         Ok(LocalKeyNames {
             path,
             profile: profile.to_owned(),
@@ -110,37 +114,4 @@ impl KeyNames for LocalKeyNames {
             .in_file(&self.path)?;
         rows.collect::<rusqlite::Result<_>>().in_file(&self.path)
     }
-}
-
-fn open_connection(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path).in_file(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT).in_file(path)?;
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .in_file(path)?;
-    if version > SCHEMA_VERSION {
-        return Err(Error::Store(format!(
-            "{} was written by a newer Keyward (schema version {version}); nothing was changed: update Keyward to open it",
-            path.display()
-        )));
-    }
-    // Owner-only before the first write, so the -wal and -shm files SQLite creates copy that.
-    sqlite::tighten(path)?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
-        .in_file(path)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::Store(format!(
-            "{} cannot use write-ahead logging (journal mode stays {mode})",
-            path.display()
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .in_file(path)?;
-    conn.execute_batch(SCHEMA).in_file(path)?;
-    if version < SCHEMA_VERSION {
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .in_file(path)?;
-    }
-    Ok(conn)
 }

@@ -78,14 +78,7 @@ impl ScheduledRevokes {
     /// Opens (creating if needed) the file at `path`, or [`FILE_NAME`](Self::FILE_NAME) inside
     /// `path` when it is a folder (made owner-only, as the data folder).
     pub fn open(path: &Path) -> Result<Self> {
-        let path = if path.is_dir() {
-            path.join(Self::FILE_NAME)
-        } else {
-            path.to_owned()
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sqlite::private_data_dir(parent)?;
-        }
+        let path = sqlite::file_in(path, Self::FILE_NAME)?;
         let conn = sqlite::open(&path, &SCHEDULED_FILE, |_| Ok(()))?;
         Ok(ScheduledRevokes {
             path,

@@ -1,14 +1,14 @@
-//! The SQLite rules both of Keyward's own files follow: the local store's `keyward.db` and the
-//! activity log's `activity.db`. One owner for how such a file is opened (refusing a newer or a
-//! foreign file before anything writes to it, WAL, `synchronous=NORMAL`, versioned migrations) and
-//! for how user text becomes a `LIKE` pattern. Both files, their `-wal`/`-shm` files and their
+//! The SQLite rules Keyward's own files follow: the local store's `keyward.db`, the activity
+//! log's `activity.db`, `scheduled.db` and `key-names.db`. One owner for how such a file is
+//! opened (refusing a newer or a foreign file before anything writes to it, WAL,
+//! `synchronous=NORMAL`, versioned migrations) and for how user text becomes a `LIKE` pattern. The files, their `-wal`/`-shm` files and their
 //! folder are their user's alone (`keyward_core::private_fs`).
 
 use crate::errors::InFile;
 use keyward_core::private_fs;
 use keyward_core::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a statement waits for another process's lock before failing as busy (the `busy`
@@ -79,6 +79,20 @@ pub(crate) fn open(
     configure(&conn).in_file(path)?;
     migrate(&mut conn, file.migrations).in_file(path)?;
     Ok(conn)
+}
+
+/// Where a Keyward file opened by path goes: `path` itself, or `file_name` inside it when it is a
+/// folder. The folder holding it is created if missing and made owner-only (it is the data folder).
+pub(crate) fn file_in(path: &Path, file_name: &str) -> Result<PathBuf> {
+    let path = if path.is_dir() {
+        path.join(file_name)
+    } else {
+        path.to_owned()
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        private_data_dir(parent)?;
+    }
+    Ok(path)
 }
 
 /// Creates the folder that holds a Keyward database (and any missing parent) owner-only, and
