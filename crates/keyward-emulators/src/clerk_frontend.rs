@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use base64::Engine;
@@ -33,7 +33,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::clerk::error;
-use crate::http::{bearer_token, form_pairs, json as respond, query_pairs};
+use crate::http::{bearer_token, json as respond, query_pairs};
+use crate::signin_page::{SignInPage, Submitted};
 use crate::store::{random_hex, Clock};
 
 /// Clerk's default session-token lifetime: 60 seconds (clerk-js refreshes it before then,
@@ -42,6 +43,13 @@ pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// The seeded end user who signs in.
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery staple";
+/// The form standing in for the application's Clerk sign-in.
+const SIGN_IN_PAGE: SignInPage = SignInPage {
+    product: "Clerk emulator",
+    action: "/sign-in",
+    email_label: "Email address",
+    submit_label: "Continue",
+};
 
 /// How to sign the seeded user in to the emulated Frontend API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -290,48 +298,33 @@ async fn session_tokens(
 }
 
 async fn sign_in_form() -> Html<String> {
-    Html(sign_in_page("", None))
+    SIGN_IN_PAGE.form()
 }
 
 /// Checks the seeded email and password and leaves the cookies a Clerk sign-in leaves: `__client`
 /// (HttpOnly, on the FAPI's origin), `__session` (the first session token, readable by the app's
 /// scripts) and `__client_uat` (when the client was last updated, in Unix seconds).
 async fn sign_in(State(fapi): State<Arc<ClerkFrontend>>, body: Bytes) -> Response {
-    let fields = form_pairs(&body);
-    let email = fields.get("email").map(String::as_str).unwrap_or_default();
-    let password = fields
-        .get("password")
-        .map(String::as_str)
-        .unwrap_or_default();
-    if !(email.trim().eq_ignore_ascii_case(EMAIL) && password == PASSWORD) {
-        let page = sign_in_page(
-            email,
-            Some("Password is incorrect. Try again, or use another method."),
+    let submitted = Submitted::from_form(&body);
+    if !submitted.is(EMAIL, PASSWORD) {
+        return SIGN_IN_PAGE.rejected(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &submitted.email,
+            "Password is incorrect. Try again, or use another method.",
         );
-        return (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response();
     }
     let (client_token, session_id) = fapi.sign_in();
     let jwt = fapi.mint(&session_id);
     let now = fapi.clock.now().timestamp();
-    let mut response = Html(page(
-        "Signed in",
-        &format!(
-            "<h1>Signed in</h1><p>You are signed in as <strong>{}</strong>. \
-             This browser's <code>__client</code> cookie now holds the session.</p>",
-            escape(EMAIL)
-        ),
-    ))
-    .into_response();
-    for cookie in [
-        format!("__client={client_token}; Path=/; HttpOnly; SameSite=Lax"),
-        format!("__session={jwt}; Path=/; SameSite=Lax"),
-        format!("__client_uat={now}; Path=/; SameSite=Lax"),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
-    response
+    SIGN_IN_PAGE.signed_in(
+        EMAIL,
+        "This browser's <code>__client</code> cookie now holds the session.",
+        [
+            format!("__client={client_token}; Path=/; HttpOnly; SameSite=Lax"),
+            format!("__session={jwt}; Path=/; SameSite=Lax"),
+            format!("__client_uat={now}; Path=/; SameSite=Lax"),
+        ],
+    )
 }
 
 /// `GET /v1/client`: `{response: Client | null, client: null}`; no client (or an unknown one) is
@@ -493,50 +486,4 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
         .filter(|value| !value.is_empty())
-}
-
-fn sign_in_page(email: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    page(
-        "Sign in",
-        &format!(
-            "<h1>Sign in</h1>{error}\
-             <form method=\"post\" action=\"/sign-in\">\
-             <label for=\"email\">Email address</label>\
-             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{}\">\
-             <label for=\"password\">Password</label>\
-             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Continue</button></form>\
-             <p class=\"note\">Clerk emulator: the seeded account is printed when it starts.</p>",
-            escape(email)
-        ),
-    )
-}
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Clerk emulator</title><style>\
-         body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}\
-         label,input,button{{display:block;width:100%;box-sizing:border-box}}\
-         input{{margin:.25rem 0 1rem;padding:.5rem}}button{{padding:.6rem}}\
-         .error{{color:#b00020}}.note{{color:#666;font-size:.85rem}}\
-         </style></head><body>{body}</body></html>"
-    )
-}
-
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
 }

@@ -36,6 +36,7 @@ mod http;
 mod propelauth;
 mod seed;
 mod server;
+mod signin_page;
 mod stats;
 mod store;
 
