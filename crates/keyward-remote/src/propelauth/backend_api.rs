@@ -136,20 +136,21 @@ impl BackendApi {
         if let Some(archive) = shelves.get(1) {
             // The archive continues where the active listing ends; when the page is already
             // full, one smallest page still tells how many archived keys follow.
-            let missing = len - items.len() as u64;
+            // Saturating: a server may send more keys than asked or claim any total.
+            let missing = len.saturating_sub(items.len() as u64);
             let from = offset.saturating_sub(first.total);
             let rest = self.window(*archive, owner, from, missing.max(1)).await?;
             if missing > 0 {
                 items.extend(rest.items);
             }
-            total += rest.total;
+            total = total.saturating_add(rest.total);
         }
         Ok(Page {
             items,
             page: query.page,
             limit: query.limit,
             total: Some(total),
-            has_more: offset + len < total,
+            has_more: offset.saturating_add(len) < total,
         })
     }
 
