@@ -31,7 +31,8 @@ pub struct Session {
     /// HTTP: there it is the same backend.
     bulk: Result<Arc<dyn KeyBackend>>,
     /// What the backend can do, learned once after opening (`keyward_ops::capabilities::learn`).
-    pub capabilities: Option<Capabilities>,
+    /// Read through [`Session::capabilities`].
+    learned: Option<Capabilities>,
 }
 
 impl Session {
@@ -82,20 +83,29 @@ impl Session {
             profile: summary,
             backend,
             bulk,
-            capabilities: None,
+            learned: None,
         }
     }
 
     /// Learns the backend's capabilities (one request on backends that need it).
     pub async fn learn_capabilities(mut self) -> Session {
         if let Ok(backend) = &self.backend {
-            self.capabilities = Some(keyward_ops::capabilities::learn(backend.as_ref()).await);
+            self.learned = Some(keyward_ops::capabilities::learn(backend.as_ref()).await);
         }
         self
     }
 
     pub fn backend(&self) -> Result<&Arc<dyn KeyBackend>> {
         self.backend.as_ref().map_err(Clone::clone)
+    }
+
+    /// The capabilities that apply to this profile: those learned after opening, else the
+    /// backend's static ones (before learning); the backend's error when it could not be opened.
+    pub fn capabilities(&self) -> Result<Capabilities> {
+        match &self.learned {
+            Some(learned) => Ok(learned.clone()),
+            None => Ok(self.backend()?.capabilities()),
+        }
     }
 
     /// The backend bulk revokes run on.

@@ -172,10 +172,7 @@ async fn create_body(
 ) -> Result<CreatedKeyResponse> {
     let new_key = create::new_key(request.into_form())?;
     let backend = session.backend()?;
-    let capabilities = session
-        .capabilities
-        .clone()
-        .unwrap_or_else(|| backend.capabilities());
+    let capabilities = session.capabilities()?;
     let created = create::create(
         backend.as_ref(),
         &capabilities,
@@ -238,10 +235,7 @@ async fn rotate_body(
 ) -> Result<RotatedKeyResponse> {
     let grace = keyward_ops::rotate::parse_grace(grace)?;
     let backend = session.backend()?;
-    let capabilities = session
-        .capabilities
-        .clone()
-        .unwrap_or_else(|| backend.capabilities());
+    let capabilities = session.capabilities()?;
     let schedule = state.activity.scheduled_revokes().await?;
     let rotated = keyward_ops::rotate::rotate(
         backend.as_ref(),

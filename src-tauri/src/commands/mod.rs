@@ -40,7 +40,7 @@ impl AppInfo {
         AppInfo {
             version: env!("CARGO_PKG_VERSION"),
             profile: session.profile.clone(),
-            capabilities: session.capabilities.clone(),
+            capabilities: session.capabilities().ok(),
             backend_error: session.backend_error().cloned(),
             default_expiry: Expiration::default().preset(),
             clear_after_secs: state.clear_after().as_secs(),
