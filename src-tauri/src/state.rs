@@ -203,7 +203,8 @@ pub struct AppState {
     /// A `KEYWARD_CLEAR_AFTER` that could not be read: shown in the window, not ignored.
     pub clear_after_error: Option<Error>,
     pub new_secret: NewSecret,
-    pub activity: ActivityCell,
+    /// Shared, so blocking work (the pending revokes' SQLite) can take a host onto its thread.
+    pub activity: Arc<ActivityCell>,
     /// Bulk revokes in flight, by the UI's job number.
     pub revoke_jobs: RevokeJobs,
 }
@@ -239,7 +240,7 @@ impl AppState {
             clear_after_secs: AtomicU64::new(clear_after.as_secs()),
             clear_after_error,
             new_secret: NewSecret::default(),
-            activity: ActivityCell::from_env(),
+            activity: Arc::new(ActivityCell::from_env()),
             revoke_jobs: RevokeJobs::default(),
         }
     }

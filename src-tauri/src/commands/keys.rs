@@ -2,7 +2,7 @@
 //! (preview, run with progress, cancel), verify, copy a key id. Each maps the webview's arguments
 //! to a `keyward_ops` operation and its answer back; the rules are there.
 
-use super::{argument, host, AppInfo};
+use super::{argument, blocking, host, AppInfo};
 use crate::host::AppHost;
 use crate::state::{AppState, Session, NEW_SECRET_TTL};
 use keyward_core::{
@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager, State};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -264,7 +265,7 @@ pub async fn list_scheduled_revokes(
 ) -> Result<Vec<keyward_local::ScheduledRevoke>> {
     let session = state.session().await?;
     let schedule = state.activity.scheduled_revokes().await?;
-    schedule.list(Some(session.name()))
+    blocking(move || schedule.list(Some(session.name()))).await
 }
 
 /// Cancels the pending revoke of the active profile's key `id`: the old key keeps working.
@@ -275,8 +276,14 @@ pub async fn cancel_scheduled_revoke(
 ) -> Result<keyward_local::ScheduledRevoke> {
     let session = state.session().await?;
     let schedule = state.activity.scheduled_revokes().await?;
-    let host = host(&state, &session);
-    keyward_ops::rotate::cancel(&host, &schedule, &id)
+    let activity = Arc::clone(&state.activity);
+    let keychain = state.keychain.clone();
+    // SQLite reads and writes: on a blocking thread, with a host of its own.
+    blocking(move || {
+        let host = AppHost::new(session.name(), &activity, &keychain);
+        keyward_ops::rotate::cancel(&host, &schedule, &id)
+    })
+    .await
 }
 
 /// Changes a key (`keyward_ops::update`): `change` is a `KeyUpdate` as JSON (`{"expires":
