@@ -251,14 +251,19 @@ fn human_duration(duration: chrono::Duration) -> String {
 }
 
 /// `expires` arrives as the text a user typed; it is parsed by [`Expiration::parse`], whose
-/// error (naming `expires`) becomes the deserialisation error.
+/// error becomes the deserialisation error as ``invalid field `expires`: <its message>``, the
+/// shape `keyward_ops::args::refused` reads back as `invalid_input` naming `expires` (serde's
+/// own errors would name the whole argument).
 fn expiration_from_text<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Option<Expiration>, D::Error> {
     let text = Option::<String>::deserialize(deserializer)?;
     text.map(|text| Expiration::parse(&text))
         .transpose()
-        .map_err(|error| serde::de::Error::custom(error.message()))
+        .map_err(|error| {
+            let field = error.field().unwrap_or(Expiration::FIELD);
+            serde::de::Error::custom(format!("invalid field `{field}`: {}", error.message()))
+        })
 }
 
 #[cfg(test)]

@@ -11,9 +11,17 @@ const NAME_MAX_CHARS: usize = 64;
 
 /// The `invalid_input` for `argument` that serde could not read (`error` is serde's message,
 /// e.g. ``unknown field `serch`, expected one of `search`, ...``). An unknown or missing field
-/// is named as the error's field; anything else names `argument`.
+/// is named as the error's field, and so is a field whose own parser refused its value
+/// (``invalid field `expires`: <message>``, as `KeyUpdate`'s expiry reports it); anything else
+/// names `argument`.
 pub fn refused(argument: &str, error: &dyn Display) -> Error {
     let text = error.to_string();
+    if let Some((name, message)) = text
+        .strip_prefix("invalid field `")
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        return Error::invalid(name, without_position(message));
+    }
     if let Some(name) = quoted_after(&text, "unknown field `") {
         return Error::invalid(
             name,
@@ -86,7 +94,7 @@ fn without_values(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::selection::Selection;
-    use keyward_core::ListQuery;
+    use keyward_core::{ErrorCode, Expiration, KeyUpdate, ListQuery};
 
     fn parse<T: serde::de::DeserializeOwned>(argument: &str, json: &str) -> Result<T, Error> {
         serde_json::from_str(json).map_err(|e| refused(argument, &e))
@@ -129,5 +137,31 @@ mod tests {
         let weird = format!(r#"{{"query": {{"{}": 1}}}}"#, "x".repeat(200));
         let error = parse::<Selection>("selection", &weird).unwrap_err();
         assert_eq!(error.field(), Some("(unreadable field name)"));
+    }
+
+    /// The edit dialog places a mistyped expiry under its `expires` field, with the message
+    /// `Expiration::parse` gives (the CLI's `--expires` gives the same one).
+    #[test]
+    fn a_bad_expiry_in_an_update_names_expires_with_the_parsers_message() {
+        let expected = Expiration::parse("soon").unwrap_err();
+        let sent = serde_json::json!({"expires": "soon", "description": ""});
+        let from_ipc = serde_json::from_value::<KeyUpdate>(sent)
+            .map_err(|e| refused("change", &e))
+            .unwrap_err();
+        let from_text = parse::<KeyUpdate>("change", r#"{"expires": "soon"}"#).unwrap_err();
+        for error in [from_ipc, from_text] {
+            assert_eq!(error.code(), ErrorCode::InvalidInput);
+            assert_eq!(error.field(), Some("expires"), "{error}");
+            assert_eq!(error.message(), expected.message());
+        }
+        assert!(
+            expected.message().contains("is not an expiry"),
+            "{expected}"
+        );
+        let empty = parse::<KeyUpdate>("change", r#"{"expires": " "}"#).unwrap_err();
+        assert_eq!(empty.field(), Some("expires"));
+        assert!(empty.message().starts_with("is empty"), "{empty}");
+        let wrong_type = parse::<KeyUpdate>("change", r#"{"expires": 90}"#).unwrap_err();
+        assert_eq!(wrong_type.field(), Some("change"), "{wrong_type}");
     }
 }

@@ -6,7 +6,7 @@ use super::{argument, blocking, host, AppInfo};
 use crate::host::AppHost;
 use crate::state::{AppState, Session, NEW_SECRET_TTL};
 use keyward_core::{
-    ApiKey, BulkProgress, CreatedKey, Error, ErrorBody, Expiration, KeyUpdate, ListQuery, Result,
+    ApiKey, BulkProgress, CreatedKey, Error, ErrorBody, KeyUpdate, ListQuery, Result,
     RevokeOutcome, Verification,
 };
 use keyward_ops::create::{self, CreateForm};
@@ -295,11 +295,8 @@ pub async fn update_key(
     id: String,
     change: serde_json::Value,
 ) -> Result<ApiKey> {
-    // A mistyped expiry is named `expires` for the dialog's field (serde's own refusal of it
-    // would name the whole argument).
-    if let Some(text) = change.get("expires").and_then(serde_json::Value::as_str) {
-        Expiration::parse(text)?;
-    }
+    // A mistyped expiry is refused naming `expires` (KeyUpdate's expiry parser, read by
+    // `argument`), for the dialog's field.
     let change: KeyUpdate = argument("change", change)?;
     let session = state.session().await?;
     let host = host(&state, &session);
@@ -534,6 +531,22 @@ mod tests {
         let custom = request("ci", "90d", Some("")).into_new_key().unwrap();
         assert_eq!(custom.expiration, Expiration::parse("90d").unwrap());
         assert_eq!(custom.owner, None);
+    }
+
+    /// `update_key` reads its `change` argument this way: a mistyped expiry is placed under the
+    /// edit dialog's `expires` field, with the parser's message.
+    #[test]
+    fn a_mistyped_expiry_in_an_update_names_expires() {
+        let error = argument::<KeyUpdate>("change", serde_json::json!({"expires": "next week"}))
+            .unwrap_err();
+        assert_eq!(error.field(), Some("expires"), "{error}");
+        assert_eq!(
+            error.message(),
+            Expiration::parse("next week").unwrap_err().message()
+        );
+        let change =
+            argument::<KeyUpdate>("change", serde_json::json!({"expires": "90d"})).unwrap();
+        assert_eq!(change.expiration, Some(Expiration::parse("90d").unwrap()));
     }
 
     #[test]
