@@ -231,7 +231,7 @@ pub async fn list_all_within<B: KeyBackend + ?Sized>(
         }
     })
     .await?;
-    Ok(walk.into_keys())
+    Ok(walk.into_items())
 }
 
 /// The bounds of one walk over every page of a listing.
@@ -251,101 +251,138 @@ impl Default for WalkLimits {
     }
 }
 
-/// One walk over every page of a listing, in progress: it keeps the distinct keys read so far and
-/// ends the walk, with an error that names the limit, when the server would make it run away.
-/// The one owner of those rules, for [`list_all`] and the remote adapters' snapshots alike.
-#[derive(Debug)]
-pub struct Walk {
-    limits: WalkLimits,
-    state: std::sync::Mutex<WalkState>,
+/// What a [`Walk`] reads: items told apart by an id (a repeat is dropped), named in its messages.
+pub trait WalkItem {
+    /// How a stopped walk's message calls the items ("keys").
+    const NOUN: &'static str;
+    /// What a stopped walk's message suggests besides trying again, if anything.
+    const ADVICE: Option<&'static str>;
+    fn walk_id(&self) -> &str;
 }
 
-#[derive(Debug, Default)]
-struct WalkState {
-    keys: Vec<ApiKey>,
+impl WalkItem for ApiKey {
+    const NOUN: &'static str = "keys";
+    const ADVICE: Option<&'static str> = Some("narrow the search or the owner");
+    fn walk_id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// One walk over every page of a listing, in progress: it keeps the distinct items (keys, by
+/// default) read so far and ends the walk, with an error that names the limit, when the server
+/// would make it run away. The one owner of those rules, for [`list_all`], the remote adapters'
+/// snapshots and their other paged listings alike.
+#[derive(Debug)]
+pub struct Walk<T = ApiKey> {
+    limits: WalkLimits,
+    state: std::sync::Mutex<WalkState<T>>,
+}
+
+#[derive(Debug)]
+struct WalkState<T> {
+    items: Vec<T>,
     seen: HashSet<String>,
-    /// Keys received, repeats included: what the server made us read.
+    /// Items received, repeats included: what the server made us read.
     received: usize,
 }
 
-impl Walk {
+impl<T: WalkItem> Walk<T> {
     pub fn new(limits: WalkLimits) -> Self {
         Walk {
             limits,
-            state: Default::default(),
+            state: std::sync::Mutex::new(WalkState {
+                items: Vec::new(),
+                seen: HashSet::new(),
+                received: 0,
+            }),
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, WalkState> {
+    fn state(&self) -> std::sync::MutexGuard<'_, WalkState<T>> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Refuses a walk whose server claims more keys than the cap, before any further page.
+    /// Refuses a walk whose server claims more items than the cap, before any further page.
     pub fn claimed(&self, total: u64) -> Result<()> {
         if total > self.limits.max_keys as u64 {
             return Err(Error::Backend(format!(
-                "stopped reading the listing: the server claims {} keys, more than the {} \
-                 Keyward reads in one listing; narrow the search or the owner",
+                "stopped reading the listing: the server claims {} {}, more than the {} \
+                 Keyward reads in one listing{}",
                 grouped(total),
-                grouped(self.limits.max_keys as u64)
+                T::NOUN,
+                grouped(self.limits.max_keys as u64),
+                advice::<T>("; ", "")
             )));
         }
         Ok(())
     }
 
-    /// Takes one page's keys (`page` counts from 0). Past the cap nothing more is kept; a page
-    /// with keys but none new (a server ignoring the page asked for) ends the walk rather than
+    /// Takes one page's items (`page` counts from 0). Past the cap nothing more is kept; a page
+    /// with items but none new (a server ignoring the page asked for) ends the walk rather than
     /// looping.
-    pub fn add(&self, page: u64, items: Vec<ApiKey>) -> Result<()> {
+    pub fn add(&self, page: u64, items: Vec<T>) -> Result<()> {
         let mut state = self.state();
         if state.received.saturating_add(items.len()) > self.limits.max_keys {
             return Err(Error::Backend(format!(
-                "stopped after {} keys: the server keeps sending more than the {} Keyward reads \
-                 in one listing; narrow the search or the owner",
+                "stopped after {} {}: the server keeps sending more than the {} Keyward reads \
+                 in one listing{}",
                 grouped(state.received as u64),
-                grouped(self.limits.max_keys as u64)
+                T::NOUN,
+                grouped(self.limits.max_keys as u64),
+                advice::<T>("; ", "")
             )));
         }
         state.received += items.len();
-        let before = state.keys.len();
+        let before = state.items.len();
         let had_items = !items.is_empty();
-        for key in items {
-            if state.seen.insert(key.id.clone()) {
-                state.keys.push(key);
+        for item in items {
+            if state.seen.insert(item.walk_id().to_owned()) {
+                state.items.push(item);
             }
         }
-        if had_items && page > 0 && state.keys.len() == before {
+        if had_items && page > 0 && state.items.len() == before {
             return Err(Error::Backend(format!(
-                "stopped at page {}: the server sent the same keys again (it may be ignoring \
-                 the page asked for); try again, or narrow the search or the owner",
-                page + 1
+                "stopped at page {}: the server sent the same {} again (it may be ignoring \
+                 the page asked for); try again{}",
+                page + 1,
+                T::NOUN,
+                advice::<T>(", or ", "")
             )));
         }
         Ok(())
     }
 
     /// Runs `walk` (which feeds this [`Walk`]) within the time limit.
-    pub async fn within<T>(&self, walk: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    pub async fn within<R>(&self, walk: impl std::future::Future<Output = Result<R>>) -> Result<R> {
         match tokio::time::timeout(self.limits.max_time, walk).await {
             Ok(done) => done,
             Err(_) => Err(Error::Backend(format!(
-                "stopped after {} and {} keys: reading the listing takes longer than Keyward \
-                 allows; narrow the search or the owner, or try again later",
+                "stopped after {} and {} {}: reading the listing takes longer than Keyward \
+                 allows; {}try again later",
                 duration_text(self.limits.max_time),
-                grouped(self.state().received as u64)
+                grouped(self.state().received as u64),
+                T::NOUN,
+                advice::<T>("", ", or ")
             ))),
         }
     }
 
-    /// The distinct keys read, in the order they came.
-    pub fn into_keys(self) -> Vec<ApiKey> {
+    /// The distinct items read, in the order they came.
+    pub fn into_items(self) -> Vec<T> {
         self.state
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .keys
+            .items
     }
+}
+
+/// `T`'s advice between `before` and `after`, or nothing.
+fn advice<T: WalkItem>(before: &str, after: &str) -> String {
+    T::ADVICE
+        .map(|advice| format!("{before}{advice}{after}"))
+        .unwrap_or_default()
 }
 
 /// `1234567` as `1,234,567`.

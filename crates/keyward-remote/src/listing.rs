@@ -113,7 +113,7 @@ where
             .await
     })
     .await?;
-    Ok(walk.into_keys())
+    Ok(walk.into_items())
 }
 
 /// Drops repeated ids (a key created during a paged read shifts the pages after it).

@@ -13,6 +13,7 @@ use keyward_core::{
 use keyward_emulators::{ClerkSignIn, Emulator, Flavor};
 use keyward_remote::{ClerkFrontendBackend, ClerkFrontendConfig};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -416,18 +417,25 @@ fn hostile_fapi(jwt: &'static str, keys: &'static str) -> String {
     base_url
 }
 
-#[tokio::test]
-async fn the_session_never_reaches_an_error_and_a_redirect_is_not_followed() {
+/// A session token shaped as Clerk's, for the hostile servers above and below.
+fn session_jwt() -> &'static str {
     use base64::Engine;
     let claims = r#"{"sub":"user_aaaaaaaaaaaaaaaaaaaaaaaaaaa","sid":"sess_1","iat":1,"exp":61}"#;
-    let jwt: &'static str = Box::leak(
+    Box::leak(
         format!(
             "eyJhbGciOiJSUzI1NiJ9.{}.Zq8vW3nR5tY1uI9oP2aS4dF6gH7jK0lX",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims)
         )
         .into_boxed_str(),
-    );
-    let client_token = "client_Zq8vW3nR5tY1uI9oP2aS4dF6gH7jK0lXc0ok1e";
+    )
+}
+
+const HOSTILE_CLIENT_TOKEN: &str = "client_Zq8vW3nR5tY1uI9oP2aS4dF6gH7jK0lXc0ok1e";
+
+#[tokio::test]
+async fn the_session_never_reaches_an_error_and_a_redirect_is_not_followed() {
+    let jwt = session_jwt();
+    let client_token = HOSTILE_CLIENT_TOKEN;
     for keys in ["echo", "redirect"] {
         let clerk = ClerkFrontendBackend::new(ClerkFrontendConfig {
             base_url: hostile_fapi(jwt, keys),
@@ -453,5 +461,83 @@ async fn the_session_never_reaches_an_error_and_a_redirect_is_not_followed() {
                 "the echo is shown, scrubbed: {shown}"
             );
         }
+    }
+}
+
+/// A Frontend API whose memberships listing lies: every page is the same one organization, with
+/// `total_count` as given. Answers the number of membership requests it has served.
+fn lying_memberships(total_count: u64) -> (String, Arc<AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let jwt = session_jwt();
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&served);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let body = if head.starts_with("GET /v1/client ") {
+                serde_json::json!({"response": {"last_active_session_id": "sess_1"}})
+            } else if head.contains("/tokens") {
+                serde_json::json!({ "jwt": jwt })
+            } else if head.starts_with("GET /v1/me/organization_memberships") {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let membership = serde_json::json!({"organization": {"id": "org_same"}});
+                serde_json::json!({"response": {"data": [membership], "total_count": total_count}})
+            } else {
+                serde_json::json!({"errors": [{"code": "resource_not_found", "message": "Not found"}]})
+            };
+            let body = body.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (base_url, served)
+}
+
+/// The owner list reads the user's organization memberships page by page. A server that repeats
+/// its page while claiming more, or claims more memberships than any listing reads, is stopped
+/// (as key listings are) with an error naming why, instead of being asked forever.
+#[tokio::test]
+async fn a_memberships_listing_that_lies_about_its_total_stops() {
+    for (total_count, requests, says) in [
+        (
+            50,
+            2,
+            "the server sent the same organization memberships again",
+        ),
+        (
+            10_000_000,
+            1,
+            "the server claims 10,000,000 organization memberships",
+        ),
+    ] {
+        let (base_url, served) = lying_memberships(total_count);
+        let clerk = ClerkFrontendBackend::new(ClerkFrontendConfig {
+            base_url,
+            client_token: SecretString::from(HOSTILE_CLIENT_TOKEN),
+            default_subject: None,
+            http: fast_http(),
+        })
+        .unwrap();
+        let error = tokio::time::timeout(Duration::from_secs(10), clerk.owners())
+            .await
+            .expect("the walk ends on its own")
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Backend, "{error}");
+        assert!(error.to_string().contains(says), "{error}");
+        assert_eq!(served.load(Ordering::SeqCst), requests, "{error}");
     }
 }

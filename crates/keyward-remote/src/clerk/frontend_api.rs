@@ -22,6 +22,7 @@ use crate::listing::{page_of_snapshot, AfterRevoke, Chunk, Snapshots};
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use keyward_core::filter::{Walk, WalkItem, WalkLimits};
 use keyward_core::{
     ApiKey, Capabilities, CreatedKey, Error, KeyBackend, KeyUpdate, ListQuery, NewKey, Page,
     Result, Subject, Verification,
@@ -278,7 +279,9 @@ impl ClerkFrontendBackend {
         .await
     }
 
-    /// The organizations the user belongs to (`GET /v1/me/organization_memberships`, paged).
+    /// The organizations the user belongs to (`GET /v1/me/organization_memberships`, paged),
+    /// within the caps of any listing walk (`keyward_core::filter::Walk`): a server that claims
+    /// too many, repeats a page or is too slow ends the walk with an error naming the limit.
     async fn organizations(&self) -> Result<Vec<String>> {
         #[derive(Deserialize)]
         struct Envelope {
@@ -301,41 +304,59 @@ impl ClerkFrontendBackend {
         struct Organization {
             id: String,
         }
-        let mut orgs = Vec::new();
-        loop {
-            let offset = orgs.len();
-            let params = [
-                ("paginated", "true".to_owned()),
-                ("limit", MAX_PAGE.to_string()),
-                ("offset", offset.to_string()),
-            ];
-            let (page, total) = self
-                .authed(
-                    |token| {
-                        Request::get(self.client.url(&["v1", "me", "organization_memberships"]))
-                            .query(&params)
-                            .query(&[("_clerk_session_id", token.session_id.clone())])
-                    },
-                    |response, _| {
-                        if response.status != StatusCode::OK {
-                            return Err(session_error(&response));
-                        }
-                        Ok(match parse::<Envelope>(SERVICE, &response)?.response {
-                            Memberships::Paged { data, total_count } => (data, total_count),
-                            Memberships::Plain(data) => {
-                                let total = data.len() as u64;
-                                (data, total)
-                            }
-                        })
-                    },
-                )
-                .await?;
-            let got = page.len();
-            orgs.extend(page.into_iter().map(|m| m.organization.id));
-            if got == 0 || orgs.len() as u64 >= total {
-                return Ok(orgs);
+        impl WalkItem for Membership {
+            const NOUN: &'static str = "organization memberships";
+            const ADVICE: Option<&'static str> = None;
+            fn walk_id(&self) -> &str {
+                &self.organization.id
             }
         }
+        let walk = Walk::<Membership>::new(WalkLimits::default());
+        walk.within(async {
+            let mut offset: u64 = 0;
+            for page in 0.. {
+                let params = [
+                    ("paginated", "true".to_owned()),
+                    ("limit", MAX_PAGE.to_string()),
+                    ("offset", offset.to_string()),
+                ];
+                let (data, total) = self
+                    .authed(
+                        |token| {
+                            Request::get(self.client.url(&["v1", "me", "organization_memberships"]))
+                                .query(&params)
+                                .query(&[("_clerk_session_id", token.session_id.clone())])
+                        },
+                        |response, _| {
+                            if response.status != StatusCode::OK {
+                                return Err(session_error(&response));
+                            }
+                            Ok(match parse::<Envelope>(SERVICE, &response)?.response {
+                                Memberships::Paged { data, total_count } => (data, total_count),
+                                Memberships::Plain(data) => {
+                                    let total = data.len() as u64;
+                                    (data, total)
+                                }
+                            })
+                        },
+                    )
+                    .await?;
+                walk.claimed(total)?;
+                let got = data.len() as u64;
+                walk.add(page, data)?;
+                offset = offset.saturating_add(got);
+                if got == 0 || offset >= total {
+                    break;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(walk
+            .into_items()
+            .into_iter()
+            .map(|m| m.organization.id)
+            .collect())
     }
 }
 
