@@ -209,11 +209,17 @@ async fn measure(session: &AppSession, binary: &Path) -> Outcome<Launch> {
             "const [nav] = performance.getEntriesByType('navigation');
              const steps = ['responseEnd', 'domInteractive', 'domContentLoadedEventStart', 'domContentLoadedEventEnd']
                .map(name => [name, nav[name]]);
-             // Set by Keyward's UI bundle (src-tauri/build/ui_bundle.rs) as it starts and ends its run.
-             for (const name of ['ui-bundle-run', 'ui-bundle-done']) {
-               const [mark] = performance.getEntriesByName(name);
-               if (mark) steps.push([name, mark.startTime]);
+             // Keyward's marks: the UI bundle's run (src-tauri/build/ui_bundle.rs), each command's
+             // first call sent and answered (ui/api.js), the painted table (ui/keys-table.js).
+             for (const mark of performance.getEntriesByType('mark')) {
+               if (!mark.name.startsWith('ui-module ')) steps.push([mark.name, mark.startTime]);
              }
+             // Each file the page fetched: when its request started and its answer ended.
+             for (const entry of performance.getEntriesByType('resource')) {
+               const file = entry.name.split('/').pop();
+               steps.push([`${file} requested`, entry.startTime], [`${file} in`, entry.responseEnd]);
+             }
+             for (const entry of performance.getEntriesByType('paint')) steps.push([entry.name, entry.startTime]);
              steps.sort((a, b) => a[1] - b[1]);
              // Each module's run, from its mark to the next module's (or the bundle's end).
              const modules = performance.getEntriesByType('mark')

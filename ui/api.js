@@ -8,11 +8,21 @@ function internals() {
   return window.__TAURI_INTERNALS__;
 }
 
+// Commands called once so far: their first call is marked for the startup benchmark.
+const called = new Set();
+
 function invoke(command, args) {
   if (!internals()) {
     return Promise.reject({ code: 'unexpected', message: 'Keyward must be opened as the desktop app.' });
   }
-  return internals().invoke(command, args).catch((error) => {
+  const first = !called.has(command);
+  if (first) {
+    called.add(command);
+    performance.mark(`ipc ${command} sent`);
+  }
+  const answer = internals().invoke(command, args);
+  if (first) answer.finally(() => performance.mark(`ipc ${command} answered`)).catch(() => {});
+  return answer.catch((error) => {
     const body = asErrorBody(error);
     throw { ...body, message: peopleText(body.message) };
   });

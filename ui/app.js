@@ -32,6 +32,7 @@ const table = new KeysTable({
   onBulkRevoke: () => revokeSelection(),
   onCopy: (key) => copyFromKeychain(key),
   onCreate: () => openCreate(),
+  onFirstDrawn: () => reveal(),
 });
 
 const secretPanel = new SecretPanel({
@@ -405,6 +406,20 @@ const settingsDialog = new SettingsDialog();
 $('#settings-button').addEventListener('click', () => settingsDialog.open());
 setupVerify();
 
+/**
+ * The window stays blank (html.starting) until the first page of keys is drawn, so its first
+ * paint shows them: painting the empty frame first cost a whole-window paint (~120 ms in
+ * software) that the keys then waited behind. A profile slow to answer (a remote backend) shows
+ * the window without them after REVEAL_AT_LATEST_MS.
+ */
+const REVEAL_AT_LATEST_MS = 300;
+const revealAnyway = setTimeout(reveal, REVEAL_AT_LATEST_MS);
+
+function reveal() {
+  clearTimeout(revealAnyway);
+  document.documentElement.classList.remove('starting');
+}
+
 async function start() {
   // The first page is requested alongside app_info: both wait on the same profile opening.
   const firstPage = table.load();
@@ -413,6 +428,7 @@ async function start() {
   try {
     first = await api.appInfo();
   } catch (error) {
+    reveal();
     showStartupError(error);
     return;
   }

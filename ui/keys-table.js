@@ -28,7 +28,8 @@ export class KeysTable {
    * onSelect(key): show its details; onRevoke(key): revoke one; onBulkRevoke(): revoke the
    * selection; onCopy(key): copy its saved secret; onCreate(): the empty state's "create" button.
    */
-  constructor({ onSelect, onRevoke, onBulkRevoke, onCopy, onCreate }) {
+  constructor({ onSelect, onRevoke, onBulkRevoke, onCopy, onCreate, onFirstDrawn = () => {} }) {
+    this.onFirstDrawn = onFirstDrawn;
     Object.assign(this, { onSelect, onRevoke, onBulkRevoke, onCopy, onCreate });
     this.filters = { ...DEFAULT_FILTERS };
     this.saved = new Set();
@@ -403,7 +404,16 @@ export class KeysTable {
     this.table.removeAttribute('aria-busy');
     // A key that left the listing (deleted) leaves the selection too.
     this.render();
+    this.firstDrawn();
     this.markPainted();
+  }
+
+  /** The first answer (keys or an error) is in the DOM: tells the page, once. */
+  firstDrawn() {
+    if (this.drawn) return;
+    this.drawn = true;
+    performance.mark('keys-drawn');
+    this.onFirstDrawn();
   }
 
   showListError(error) {
@@ -412,6 +422,7 @@ export class KeysTable {
     show(banner, true);
     this.table.removeAttribute('aria-busy');
     this.render();
+    this.firstDrawn();
   }
 
   /** Read by the e2e benchmark: the current query's rows are in the DOM and painted next frame. */
