@@ -274,7 +274,35 @@ pub async fn screenshot(client: &Client, name: &str) -> Outcome<PathBuf> {
             vec![],
         )
         .await?;
-    let png = client.screenshot().await?;
+    // The app paints without accelerated compositing (src-tauri/src/main.rs `tune_webview`), and
+    // there WebKitWebDriver's capture waits for the next paint: on a page with nothing to
+    // repaint it never answers. One corner pixel, all but transparent, is repainted each frame
+    // while the capture runs.
+    client
+        .execute(
+            "const tick = document.createElement('div');
+             tick.id = '__e2e-screenshot-tick';
+             tick.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647';
+             document.documentElement.append(tick);
+             let on = false;
+             const step = () => {
+               if (!tick.isConnected) return;
+               on = !on;
+               tick.style.background = on ? 'rgba(0,0,0,0.004)' : 'transparent';
+               requestAnimationFrame(step);
+             };
+             requestAnimationFrame(step);",
+            vec![],
+        )
+        .await?;
+    let png = client.screenshot().await;
+    client
+        .execute(
+            "document.getElementById('__e2e-screenshot-tick')?.remove();",
+            vec![],
+        )
+        .await?;
+    let png = png?;
     let dir = target_dir().join("e2e-screenshots");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
