@@ -42,9 +42,26 @@ function asErrorBody(error) {
   return { code: 'unexpected', message: text };
 }
 
-/** Calls `handler(payload)` for each `event` Rust emits; resolves to a function that stops it. */
+// What the window's first paint does not need waits until the first page of keys is drawn
+// (app.js calls firstDrawDone): before it, each call is one more IPC request for the app's main
+// thread, competing with app_info and list_keys on a busy machine.
+let drawn;
+const firstDraw = new Promise((resolve) => {
+  drawn = resolve;
+});
+export function firstDrawDone() {
+  drawn();
+}
+/** Resolves once the first page of keys is drawn (or the window is shown without it). */
+export const afterFirstDraw = () => firstDraw;
+
+/**
+ * Calls `handler(payload)` for each `event` Rust emits (from the first draw on: no event the
+ * window listens to is sent before it); resolves to a function that stops it.
+ */
 export async function listen(event, handler) {
   if (!internals()) return () => {};
+  await firstDraw;
   const callback = internals().transformCallback((message) => handler(message.payload));
   const eventId = await invoke('plugin:event|listen', { event, target: { kind: 'Any' }, handler: callback });
   return () => invoke('plugin:event|unlisten', { event, eventId });

@@ -418,6 +418,7 @@ const revealAnyway = setTimeout(reveal, REVEAL_AT_LATEST_MS);
 function reveal() {
   clearTimeout(revealAnyway);
   document.documentElement.classList.remove('starting');
+  api.firstDrawDone();
 }
 
 async function start() {

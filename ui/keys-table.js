@@ -269,6 +269,7 @@ export class KeysTable {
 
   /** The owners the backend knows, offered by the owner filter. */
   async loadOwners() {
+    await api.afterFirstDraw();
     try {
       const owners = await api.listOwners();
       $('#owner-options').replaceChildren(...owners.map((owner) => el('option', { value: owner })));
