@@ -616,3 +616,69 @@ async fn propelauth_frontend(client: &Client, emulators: &Emulators) -> Outcome 
     screenshot(client, "55-propel-web-archived").await?;
     Ok(())
 }
+
+/// The window stays blank until its first page of keys is drawn (so the first paint shows them),
+/// but never longer than a moment: against a backend that takes 3 s to answer, the window is
+/// shown first, with the table still loading, and the keys follow when the answer arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display (xvfb-run), a Secret Service, tauri-driver and WebKitWebDriver; run with --ignored"]
+async fn a_slow_backend_shows_the_window_before_its_keys() {
+    const LATENCY: Duration = Duration::from_secs(3);
+    let clerk = Emulator::start(Flavor::Clerk)
+        .await
+        .expect("clerk emulator");
+    clerk.seed_with(&SeedSpec {
+        name_prefix: "slow-".into(),
+        ..SeedSpec::new(2, SeedOwner::User)
+    });
+    clerk.set_faults(keyward_emulators::Faults {
+        latency: LATENCY,
+        ..Default::default()
+    });
+    let credentials = clerk.credentials().clerk().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"clerk\"\n\n[profiles.clerk]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
+            clerk.base_url(),
+            credentials.user_id
+        ),
+    )
+    .unwrap();
+    let app = AppSession::launch_with(
+        &dir.path().join("data"),
+        &config,
+        &[("KEYWARD_CREDENTIAL_CLERK", &credentials.secret_key)],
+    )
+    .await;
+    let result = async {
+        let client = &app.client;
+        let launched = Instant::now();
+        wait_visible(client, "#new-key").await?;
+        let shown_after = launched.elapsed();
+        // Shown while the first listing is still on its way (it takes LATENCY at the least).
+        let loading = client
+            .execute(
+                "return document.querySelector('#keys-table').getAttribute('aria-busy') === 'true'
+                   && !document.querySelector('#keys-table tbody tr[data-id]');",
+                vec![],
+            )
+            .await?;
+        ensure(
+            loading == serde_json::Value::Bool(true),
+            format!("the window was shown {shown_after:?} after launch, but not before its keys"),
+        )?;
+        screenshot(client, "slow-backend-01-shown-while-loading").await?;
+        wait_text(client, "#keys-table tbody", |t| t.contains("slow-")).await?;
+        screenshot(client, "slow-backend-02-keys-arrived").await?;
+        Ok::<_, e2e_support::Failure>(())
+    }
+    .await;
+    app.close().await;
+    clerk.shutdown().await;
+    if let Err(e) = result {
+        panic!("e2e failed: {e:?}");
+    }
+}
