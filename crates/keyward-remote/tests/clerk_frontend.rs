@@ -375,6 +375,31 @@ async fn a_damaged_create_answer_never_loses_the_secret() {
 /// A hostile Frontend API: a session and a token as Clerk gives them, then key routes that either
 /// echo the request's credentials (cookie and bearer) in an error body or redirect elsewhere.
 fn hostile_fapi(jwt: &'static str, keys: &'static str) -> String {
+    raw_server(move |head| {
+        if head.starts_with("GET /v1/client ") {
+            let client = serde_json::json!({"response": {"last_active_session_id": "sess_1"}});
+            ("200 OK", String::new(), client.to_string())
+        } else if head.contains("/tokens") {
+            (
+                "200 OK",
+                String::new(),
+                serde_json::json!({ "jwt": jwt }).to_string(),
+            )
+        } else if keys == "redirect" {
+            let to = "Location: https://elsewhere.example/api_keys\r\n".to_owned();
+            ("302 Found", to, String::new())
+        } else {
+            let echo = serde_json::json!({"errors": [{"code": "bad_request", "message": "Bad Request",
+                "long_message": format!("you sent {head}"), "meta": {}}]});
+            ("400 Bad Request", String::new(), echo.to_string())
+        }
+    })
+}
+
+/// A one-thread HTTP/1.1 server on a free loopback port for the hostile servers here: `answer`
+/// gets each request's head and gives the status line's tail, extra header lines and a JSON body.
+/// Answers its base URL.
+fn raw_server(answer: impl Fn(&str) -> (&'static str, String, String) + Send + 'static) -> String {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -390,23 +415,7 @@ fn hostile_fapi(jwt: &'static str, keys: &'static str) -> String {
                 }
                 head.push_str(&line);
             }
-            let (status, extra, body) = if head.starts_with("GET /v1/client ") {
-                let client = serde_json::json!({"response": {"last_active_session_id": "sess_1"}});
-                ("200 OK", String::new(), client.to_string())
-            } else if head.contains("/tokens") {
-                (
-                    "200 OK",
-                    String::new(),
-                    serde_json::json!({ "jwt": jwt }).to_string(),
-                )
-            } else if keys == "redirect" {
-                let to = "Location: https://elsewhere.example/api_keys\r\n".to_owned();
-                ("302 Found", to, String::new())
-            } else {
-                let echo = serde_json::json!({"errors": [{"code": "bad_request", "message": "Bad Request",
-                    "long_message": format!("you sent {head}"), "meta": {}}]});
-                ("400 Bad Request", String::new(), echo.to_string())
-            };
+            let (status, extra, body) = answer(&head);
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -467,42 +476,22 @@ async fn the_session_never_reaches_an_error_and_a_redirect_is_not_followed() {
 /// A Frontend API whose memberships listing lies: every page is the same one organization, with
 /// `total_count` as given. Answers the number of membership requests it has served.
 fn lying_memberships(total_count: u64) -> (String, Arc<AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
     let jwt = session_jwt();
     let served = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&served);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push_str(&line);
-            }
-            let body = if head.starts_with("GET /v1/client ") {
-                serde_json::json!({"response": {"last_active_session_id": "sess_1"}})
-            } else if head.contains("/tokens") {
-                serde_json::json!({ "jwt": jwt })
-            } else if head.starts_with("GET /v1/me/organization_memberships") {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let membership = serde_json::json!({"organization": {"id": "org_same"}});
-                serde_json::json!({"response": {"data": [membership], "total_count": total_count}})
-            } else {
-                serde_json::json!({"errors": [{"code": "resource_not_found", "message": "Not found"}]})
-            };
-            let body = body.to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
+    let base_url = raw_server(move |head| {
+        let body = if head.starts_with("GET /v1/client ") {
+            serde_json::json!({"response": {"last_active_session_id": "sess_1"}})
+        } else if head.contains("/tokens") {
+            serde_json::json!({ "jwt": jwt })
+        } else if head.starts_with("GET /v1/me/organization_memberships") {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let membership = serde_json::json!({"organization": {"id": "org_same"}});
+            serde_json::json!({"response": {"data": [membership], "total_count": total_count}})
+        } else {
+            serde_json::json!({"errors": [{"code": "resource_not_found", "message": "Not found"}]})
+        };
+        ("200 OK", String::new(), body.to_string())
     });
     (base_url, served)
 }
