@@ -23,6 +23,27 @@ const DEFAULT_FILTERS = {
   search: '', status: 'all', expiringDays: 7, usage: 'any', unusedDays: 90, owner: null, sort: 'created', descending: true,
 };
 
+/** The `list_keys` query for `filters`, page `page`. */
+export function listQueryFor(filters, page) {
+  const expiring = filters.status === 'expiring';
+  return {
+    search: filters.search.trim() || null,
+    status: expiring ? 'active' : filters.status,
+    owner: filters.owner,
+    sort: filters.sort,
+    descending: filters.descending,
+    page,
+    limit: PAGE_SIZE,
+    expires_within_days: expiring ? filters.expiringDays : null,
+    never_used: filters.usage === 'never',
+    unused_for_days: filters.usage === 'unused' ? filters.unusedDays : null,
+  };
+}
+
+// The window's first page of keys (default filters) is asked for as soon as this module runs,
+// while the rest of the UI's code is still loading; the table's first load takes that answer.
+api.prefetch('list_keys', { query: listQueryFor(DEFAULT_FILTERS, 0) });
+
 export class KeysTable {
   /**
    * onSelect(key): show its details; onRevoke(key): revoke one; onBulkRevoke(): revoke the
@@ -333,20 +354,7 @@ export class KeysTable {
 
   /** The ListQuery for page `page` of the current filters. */
   listQuery(page) {
-    const f = this.filters;
-    const expiring = f.status === 'expiring';
-    return {
-      search: f.search.trim() || null,
-      status: expiring ? 'active' : f.status,
-      owner: f.owner,
-      sort: f.sort,
-      descending: f.descending,
-      page,
-      limit: PAGE_SIZE,
-      expires_within_days: expiring ? f.expiringDays : null,
-      never_used: f.usage === 'never',
-      unused_for_days: f.usage === 'unused' ? f.unusedDays : null,
-    };
+    return listQueryFor(this.filters, page);
   }
 
   /** A new query: the selection is cleared (it was made for the old one) and the table starts at the top. */
