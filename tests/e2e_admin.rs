@@ -877,6 +877,23 @@ async fn bulk_revoke(
         vec![],
     )
     .await?;
+    // A listing the app refreshed while the faults were on may have failed: the table keeps its
+    // last page and the banner says so. Once nothing is loading, the user's Refresh if it did.
+    wait_js(
+        client,
+        "the listing to settle",
+        "return document.querySelector('#keys-table').getAttribute('aria-busy') !== 'true';",
+        vec![],
+    )
+    .await?;
+    if client
+        .find(css("#list-error"))
+        .await?
+        .is_displayed()
+        .await?
+    {
+        click(client, "#keys-refresh").await?;
+    }
     // They leave the "active" list.
     wait_match_count(client, before - 50).await?;
     clear_search(client).await?;
