@@ -14,7 +14,10 @@
 #[allow(dead_code)]
 mod e2e_support;
 
-use e2e_support::{css, descendants, screenshot, stat_fields, wait_visible, AppSession, Outcome};
+use e2e_support::{
+    css, descendants, median, process_name, process_start_epoch_ms, screenshot, wait_visible,
+    AppSession, Outcome,
+};
 use fantoccini::Client;
 use keyward_core::{Expiration, ExpiryPreset, NewKey, Subject};
 use keyward_local::LocalStore;
@@ -253,7 +256,7 @@ async fn list_keys_timings(client: &Client) -> Outcome<Vec<(&'static str, f64)>>
             }
             samples.push(ms);
         }
-        timings.push((label, median(&mut samples)));
+        timings.push((label, median(samples)));
     }
     Ok(timings)
 }
@@ -281,41 +284,15 @@ impl ProcessMemory {
     }
 }
 
-fn process_name(pid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    Some(comm.trim_end().to_owned())
-}
-
-/// When `pid` started, in epoch ms: boot time (/proc/stat btime) + start time in clock ticks
-/// since boot (/proc/<pid>/stat field 22). Resolution is one tick (10 ms).
-fn process_start_epoch_ms(pid: u32) -> Outcome<f64> {
-    let ticks: f64 = stat_fields(pid)
-        .and_then(|f| f.get(22 - 3)?.parse().ok())
-        .ok_or("no start time in /proc/<pid>/stat")?;
-    let boot_secs: f64 = std::fs::read_to_string("/proc/stat")?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or("no btime in /proc/stat")?;
-    // SAFETY: sysconf only reads a system constant.
-    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Ok(boot_secs * 1000.0 + ticks * 1000.0 / ticks_per_sec)
-}
-
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
 fn report(launches: &[Launch]) -> String {
     let last = launches.last().expect("a launch");
-    let mut paints: Vec<f64> = launches.iter().map(|l| l.to_paint_ms).collect();
+    let paints: Vec<f64> = launches.iter().map(|l| l.to_paint_ms).collect();
     let runs = paints
         .iter()
         .map(|ms| format!("{ms:.0}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let median_paint = median(&mut paints);
+    let median_paint = median(paints);
     let mib = |kib: u64| kib as f64 / 1024.0;
     let binary = std::env::var("APP_BINARY").unwrap_or_else(|_| "target/debug/keyward-app".into());
     let build = if binary.contains("release") {

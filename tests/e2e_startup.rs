@@ -20,7 +20,9 @@
 #[allow(dead_code)]
 mod e2e_support;
 
-use e2e_support::{descendants, stat_fields, target_dir, AppSession, Outcome};
+use e2e_support::{
+    descendants, median, process_name, process_start_epoch_ms, target_dir, AppSession, Outcome,
+};
 use fantoccini::Client;
 use keyward_core::{Expiration, ExpiryPreset, NewKey};
 use keyward_local::LocalStore;
@@ -330,32 +332,6 @@ fn pss_kib(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("Pss:"))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-}
-
-fn process_name(pid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    Some(comm.trim_end().to_owned())
-}
-
-/// When `pid` started, in epoch ms: boot time (/proc/stat btime) + start time in clock ticks
-/// since boot (/proc/<pid>/stat field 22).
-fn process_start_epoch_ms(pid: u32) -> Outcome<f64> {
-    let ticks: f64 = stat_fields(pid)
-        .and_then(|f| f.get(22 - 3)?.parse().ok())
-        .ok_or("no start time in /proc/<pid>/stat")?;
-    let boot_secs: f64 = std::fs::read_to_string("/proc/stat")?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or("no btime in /proc/stat")?;
-    // SAFETY: sysconf only reads a system constant.
-    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Ok(boot_secs * 1000.0 + ticks * 1000.0 / ticks_per_sec)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 fn mib(kib: u64) -> f64 {

@@ -163,6 +163,34 @@ pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
+/// The process's name as the kernel keeps it (/proc/<pid>/comm: its first 15 bytes).
+pub fn process_name(pid: u32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end().to_owned())
+}
+
+/// When `pid` started, in epoch ms: boot time (/proc/stat btime) + start time in clock ticks
+/// since boot (/proc/<pid>/stat field 22). Resolution is one tick (10 ms).
+pub fn process_start_epoch_ms(pid: u32) -> Outcome<f64> {
+    let ticks: f64 = stat_fields(pid)
+        .and_then(|f| f.get(22 - 3)?.parse().ok())
+        .ok_or("no start time in /proc/<pid>/stat")?;
+    let boot_secs: f64 = std::fs::read_to_string("/proc/stat")?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or("no btime in /proc/stat")?;
+    // SAFETY: sysconf only reads a system constant.
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(boot_secs * 1000.0 + ticks * 1000.0 / ticks_per_sec)
+}
+
+/// The median of `samples` (the upper one of an even count).
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 /// Every process below `root`, found through the parent pid (field 4) of each /proc/*/stat.
 pub fn descendants(root: u32) -> Vec<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
