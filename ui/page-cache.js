@@ -52,12 +52,7 @@ export class PageCache {
    * between keystrokes. `ready` is false until that answer.
    */
   requery() {
-    const previous = new Map([...this.stale, ...this.pages]);
-    const { total, exactEnd } = this;
-    this.reset();
-    this.stale = previous;
-    this.total = total;
-    this.exactEnd = exactEnd;
+    this.refresh();
     this.replacing = true;
   }
 
