@@ -6,7 +6,7 @@ use keyward_core::{
     BulkOptions, CancelFlag, Error, ErrorCode, Expiration, ExpiryPreset, KeyBackend, ListQuery,
     NewKey, Result,
 };
-use keyward_local::{ActivityLog, ActivityQuery, LocalStore, NewActivity};
+use keyward_local::{ActivityQuery, LocalStore, NewActivity};
 use keyward_ops::create::{self, CreateForm};
 use keyward_ops::selection::{self, Resolved, Selection};
 use keyward_ops::{list, revoke, Host, SecretKeeper};
@@ -14,62 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-#[derive(Default)]
-struct FakeKeychain {
-    unavailable: bool,
-    /// Keys whose forget fails with an ordinary error.
-    broken: HashSet<String>,
-    saved: Mutex<HashMap<String, String>>,
-    forgets_asked: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl SecretKeeper for FakeKeychain {
-    async fn probe(&self) -> Result<()> {
-        match self.unavailable {
-            true => Err(Error::KeychainUnavailable("no Secret Service".into())),
-            false => Ok(()),
-        }
-    }
-    async fn save_key_secret(&self, _p: &str, key_id: &str, secret: &SecretString) -> Result<()> {
-        self.probe().await?;
-        self.saved
-            .lock()
-            .unwrap()
-            .insert(key_id.to_owned(), secret.expose_secret().to_owned());
-        Ok(())
-    }
-    async fn forget_key_secret(&self, _p: &str, key_id: &str) -> Result<bool> {
-        self.forgets_asked.lock().unwrap().push(key_id.to_owned());
-        self.probe().await?;
-        if self.broken.contains(key_id) {
-            return Err(Error::Store("this entry cannot be deleted".into()));
-        }
-        Ok(self.saved.lock().unwrap().remove(key_id).is_some())
-    }
-    async fn save_credential(&self, _p: &str, _c: &SecretString) -> Result<()> {
-        self.probe().await
-    }
-    fn saved_ids(&self, _p: &str) -> Result<Option<HashSet<String>>> {
-        Ok(Some(self.saved.lock().unwrap().keys().cloned().collect()))
-    }
-}
-
-struct TestHost {
-    log: ActivityLog,
-    keychain: FakeKeychain,
-    cancel: CancelFlag,
-}
+mod support;
+use support::{FakeKeychain, TestHost};
 
 impl TestHost {
-    fn new(dir: &std::path::Path, keychain: FakeKeychain) -> TestHost {
-        TestHost {
-            log: ActivityLog::open(&dir.join(ActivityLog::FILE_NAME)).unwrap(),
-            keychain,
-            cancel: CancelFlag::new(),
-        }
-    }
-
     fn actions(&self) -> Vec<String> {
         let page = self
             .log
@@ -82,22 +30,6 @@ impl TestHost {
             .iter()
             .map(|e| format!("{}:{}", e.action.as_str(), e.key_id))
             .collect()
-    }
-}
-
-#[async_trait]
-impl Host for TestHost {
-    fn profile(&self) -> &str {
-        "work"
-    }
-    async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
-        self.log.record(&entries)
-    }
-    fn secrets(&self) -> &dyn SecretKeeper {
-        &self.keychain
-    }
-    fn cancel(&self) -> &CancelFlag {
-        &self.cancel
     }
 }
 

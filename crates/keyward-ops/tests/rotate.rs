@@ -3,65 +3,21 @@
 //! revoke can be cancelled. Run against the local store and the Clerk emulator, with a test host
 //! (an activity log in a temporary folder, a keychain kept in memory).
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use keyward_core::{
-    CancelFlag, ErrorCode, Expiration, KeyBackend, KeyStatus, NewKey, Result, RevokeStatus, Subject,
-};
-use keyward_local::{
-    ActivityAction, ActivityLog, ActivityQuery, LocalStore, NewActivity, ScheduledRevokes,
-};
+use chrono::{Duration, Utc};
+use keyward_core::{ErrorCode, Expiration, KeyBackend, KeyStatus, NewKey, RevokeStatus, Subject};
+use keyward_local::{ActivityAction, ActivityQuery, LocalStore};
 use keyward_ops::rotate::{self, parse_grace};
-use keyward_ops::{list, Host, SecretKeeper};
+use keyward_ops::{list, SecretKeeper};
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 
-#[derive(Default)]
-struct MemoryKeychain {
-    saved: Mutex<HashMap<String, String>>,
-}
-
-#[async_trait]
-impl SecretKeeper for MemoryKeychain {
-    async fn probe(&self) -> Result<()> {
-        Ok(())
-    }
-    async fn save_key_secret(&self, _p: &str, key_id: &str, secret: &SecretString) -> Result<()> {
-        self.saved
-            .lock()
-            .unwrap()
-            .insert(key_id.to_owned(), secret.expose_secret().to_owned());
-        Ok(())
-    }
-    async fn forget_key_secret(&self, _p: &str, key_id: &str) -> Result<bool> {
-        Ok(self.saved.lock().unwrap().remove(key_id).is_some())
-    }
-    async fn save_credential(&self, _p: &str, _c: &SecretString) -> Result<()> {
-        Ok(())
-    }
-    fn saved_ids(&self, _p: &str) -> Result<Option<HashSet<String>>> {
-        Ok(Some(self.saved.lock().unwrap().keys().cloned().collect()))
-    }
-}
-
-/// What a front end holds: the activity log, the keychain, the schedule, all in `dir`.
-struct TestHost {
-    log: ActivityLog,
-    keychain: MemoryKeychain,
-    schedule: ScheduledRevokes,
-    cancel: CancelFlag,
-}
+mod support;
+use support::{FakeKeychain, TestHost};
 
 impl TestHost {
     fn open(dir: &Path) -> TestHost {
-        TestHost {
-            log: ActivityLog::open(dir).unwrap(),
-            keychain: MemoryKeychain::default(),
-            schedule: ScheduledRevokes::open(dir).unwrap(),
-            cancel: CancelFlag::new(),
-        }
+        TestHost::new(dir, FakeKeychain::default())
     }
 
     fn entries(&self) -> Vec<(ActivityAction, String, Option<String>)> {
@@ -71,25 +27,6 @@ impl TestHost {
             .rev()
             .map(|e| (e.action, e.key_id, e.reason))
             .collect()
-    }
-}
-
-#[async_trait]
-impl Host for TestHost {
-    fn profile(&self) -> &str {
-        "work"
-    }
-    async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
-        self.log.record(&entries)
-    }
-    fn secrets(&self) -> &dyn SecretKeeper {
-        &self.keychain
-    }
-    fn cancel(&self) -> &CancelFlag {
-        &self.cancel
-    }
-    fn revoke_marks(&self) -> Result<HashMap<String, DateTime<Utc>>> {
-        self.schedule.marks(self.profile())
     }
 }
 

@@ -6,18 +6,19 @@
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use keyward_core::{
-    CancelFlag, ErrorCode, Expiration, ExpiryPreset, KeyBackend, KeyUpdate, ListQuery, NewKey,
-    Result, Subject,
+    ErrorCode, Expiration, ExpiryPreset, KeyBackend, KeyUpdate, ListQuery, NewKey, Result, Subject,
 };
 use keyward_emulators::{Emulator, Flavor, SeedOwner};
-use keyward_local::{ActivityAction, ActivityLog, ActivityQuery, LocalStore, NewActivity};
-use keyward_ops::{update, Host, SecretKeeper};
+use keyward_local::{ActivityAction, ActivityLog, ActivityQuery, LocalStore};
+use keyward_ops::{update, SecretKeeper};
 use keyward_remote::{
     FreeSewingAuth, FreeSewingBackend, FreeSewingConfig, HttpOptions, PropelAuthApi,
     PropelAuthBackend, PropelAuthConfig,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashSet;
+
+mod support;
 
 /// A keychain the update never needs: every call is a test failure.
 struct NoKeychain;
@@ -41,17 +42,11 @@ impl SecretKeeper for NoKeychain {
     }
 }
 
-struct TestHost {
-    log: ActivityLog,
-    cancel: CancelFlag,
-}
+type TestHost = support::TestHost<NoKeychain>;
 
 impl TestHost {
-    fn new(dir: &std::path::Path) -> TestHost {
-        TestHost {
-            log: ActivityLog::open(&dir.join(ActivityLog::FILE_NAME)).unwrap(),
-            cancel: CancelFlag::new(),
-        }
+    fn open(dir: &std::path::Path) -> TestHost {
+        TestHost::new(dir, NoKeychain)
     }
 
     /// `(action, key id, what changed)`, newest first.
@@ -63,22 +58,6 @@ impl TestHost {
             .into_iter()
             .map(|e| (e.action, e.key_id, e.reason))
             .collect()
-    }
-}
-
-#[async_trait]
-impl Host for TestHost {
-    fn profile(&self) -> &str {
-        "work"
-    }
-    async fn record(&self, entries: Vec<NewActivity>) -> Result<()> {
-        self.log.record(&entries)
-    }
-    fn secrets(&self) -> &dyn SecretKeeper {
-        &NoKeychain
-    }
-    fn cancel(&self) -> &CancelFlag {
-        &self.cancel
     }
 }
 
@@ -99,7 +78,7 @@ fn fast_http() -> HttpOptions {
 async fn a_local_key_is_extended_described_renamed_and_made_never_expiring_and_each_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
-    let host = TestHost::new(dir.path());
+    let host = TestHost::open(dir.path());
     let created = store
         .create(NewKey::named(
             "laptop",
@@ -166,7 +145,7 @@ async fn a_local_key_is_extended_described_renamed_and_made_never_expiring_and_e
 async fn bad_changes_are_refused_naming_the_field_and_nothing_is_changed_or_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
-    let host = TestHost::new(dir.path());
+    let host = TestHost::open(dir.path());
     let created = store
         .create(NewKey::named(
             "ci",
@@ -237,7 +216,7 @@ async fn propelauth_extends_a_key_and_the_next_listing_shows_it() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let host = TestHost::new(dir.path());
+    let host = TestHost::open(dir.path());
     let created = backend
         .create(NewKey::named(
             "ci",
@@ -305,7 +284,7 @@ async fn freesewing_refuses_every_field_by_name_before_any_request() {
     .unwrap();
     let id = emulator.seed(1, SeedOwner::User).remove(0);
     let dir = tempfile::tempdir().unwrap();
-    let host = TestHost::new(dir.path());
+    let host = TestHost::open(dir.path());
     emulator.reset_stats();
     for (change, field) in [
         (expires("90d"), "expires"),
