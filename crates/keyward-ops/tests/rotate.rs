@@ -323,29 +323,9 @@ async fn nothing_is_made_when_the_key_or_the_grace_is_wrong() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rotation_on_the_clerk_emulator_maps_the_expiry_and_revokes_when_due() {
     use keyward_emulators::{Emulator, Flavor};
-    use keyward_profiles::{Config, Paths};
     let emu = Emulator::start(Flavor::Clerk).await.unwrap();
-    let creds = emu.credentials().clerk().unwrap().clone();
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "default_profile = \"team\"\n[profiles.team]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
-        emu.base_url(),
-        creds.user_id
-    );
-    let config = Config::parse(&text, &dir.path().join("config.toml")).unwrap();
-    let paths = Paths {
-        config_file: dir.path().join("config.toml"),
-        data_dir: dir.path().to_path_buf(),
-    };
-    let backend = config
-        .profile(Some("team"))
-        .unwrap()
-        .open_backend_with_credential(
-            &paths,
-            &SecretString::from(creds.secret_key.clone()),
-            keyward_remote::HttpOptions::default(),
-        )
-        .unwrap();
+    let backend = clerk_profile(&emu, dir.path());
     let caps = backend.capabilities();
     let host = TestHost::open(dir.path());
     let old = backend
@@ -407,7 +387,6 @@ async fn rotation_on_the_clerk_emulator_maps_the_expiry_and_revokes_when_due() {
 #[ignore = "a timing figure (about 20 s); run with --ignored --nocapture"]
 async fn bulk_rotation_of_100_keys_at_50_ms_latency() {
     use keyward_emulators::{Emulator, Faults, Flavor, Options, SeedOwner, SeedSpec};
-    use keyward_profiles::{Config, Paths};
     let emu = Emulator::start_with(
         Flavor::Clerk,
         Options {
@@ -425,27 +404,8 @@ async fn bulk_rotation_of_100_keys_at_50_ms_latency() {
         expiring_within_days: Some(14),
         ..SeedSpec::new(200, SeedOwner::User)
     });
-    let creds = emu.credentials().clerk().unwrap().clone();
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "default_profile = \"team\"\n[profiles.team]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
-        emu.base_url(),
-        creds.user_id
-    );
-    let config = Config::parse(&text, &dir.path().join("config.toml")).unwrap();
-    let paths = Paths {
-        config_file: dir.path().join("config.toml"),
-        data_dir: dir.path().to_path_buf(),
-    };
-    let backend = config
-        .profile(Some("team"))
-        .unwrap()
-        .open_backend_with_credential(
-            &paths,
-            &SecretString::from(creds.secret_key.clone()),
-            keyward_remote::HttpOptions::default(),
-        )
-        .unwrap();
+    let backend = clerk_profile(&emu, dir.path());
     let caps = backend.capabilities();
     let host = TestHost::open(dir.path());
     let query = keyward_core::ListQuery {
@@ -485,4 +445,30 @@ async fn bulk_rotation_of_100_keys_at_50_ms_latency() {
     assert_eq!(host.schedule.list(None).unwrap().len(), 100);
     assert!(total < std::time::Duration::from_secs(300), "{total:?}");
     emu.shutdown().await;
+}
+
+/// The Clerk profile "team" (a user's keys) against `emu`, its data in `dir`, opened as a front
+/// end opens it.
+fn clerk_profile(emu: &keyward_emulators::Emulator, dir: &Path) -> std::sync::Arc<dyn KeyBackend> {
+    use keyward_profiles::{Config, Paths};
+    let creds = emu.credentials().clerk().unwrap().clone();
+    let text = format!(
+        "default_profile = \"team\"\n[profiles.team]\nbackend = \"clerk\"\nurl = \"{}\"\nsubject = \"user:{}\"\n",
+        emu.base_url(),
+        creds.user_id
+    );
+    let config = Config::parse(&text, &dir.join("config.toml")).unwrap();
+    let paths = Paths {
+        config_file: dir.join("config.toml"),
+        data_dir: dir.to_path_buf(),
+    };
+    config
+        .profile(Some("team"))
+        .unwrap()
+        .open_backend_with_credential(
+            &paths,
+            &SecretString::from(creds.secret_key),
+            keyward_remote::HttpOptions::default(),
+        )
+        .unwrap()
 }
