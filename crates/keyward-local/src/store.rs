@@ -326,13 +326,7 @@ impl State {
     fn revoke(&mut self, id: &str, reason: Option<String>) -> Result<ApiKey> {
         self.flush_last_used()?;
         let now = time::now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .in_file(&self.path)?;
-        let Some(KeyRow { seq, mut key }) = find_by_id(&tx, id).in_file(&self.path)? else {
-            return Err(unknown_id(id));
-        };
+        let (tx, KeyRow { seq, mut key }) = write_on_key(&mut self.conn, &self.path, id)?;
         if key.revoked_at.is_some() {
             return Ok(key);
         }
@@ -361,13 +355,7 @@ impl State {
     fn update(&mut self, id: &str, change: &KeyUpdate) -> Result<ApiKey> {
         self.flush_last_used()?;
         let now = time::now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .in_file(&self.path)?;
-        let Some(KeyRow { seq, mut key }) = find_by_id(&tx, id).in_file(&self.path)? else {
-            return Err(unknown_id(id));
-        };
+        let (tx, KeyRow { seq, mut key }) = write_on_key(&mut self.conn, &self.path, id)?;
         if key.revoked_at.is_some() {
             return Err(Error::Conflict(format!(
                 "key {id} is revoked; a revoked key cannot be changed"
@@ -478,6 +466,22 @@ impl State {
 
     fn flush_last_used(&mut self) -> Result<()> {
         self.last_used.flush(&mut self.conn).in_file(&self.path)
+    }
+}
+
+/// Starts a write on key `id`: an immediate transaction (so no other writer slips in between
+/// the read and the write) and the key's row; an unknown id is `not_found`.
+fn write_on_key<'c>(
+    conn: &'c mut Connection,
+    path: &Path,
+    id: &str,
+) -> Result<(rusqlite::Transaction<'c>, KeyRow)> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .in_file(path)?;
+    match find_by_id(&tx, id).in_file(path)? {
+        Some(row) => Ok((tx, row)),
+        None => Err(unknown_id(id)),
     }
 }
 
