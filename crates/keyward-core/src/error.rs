@@ -185,6 +185,19 @@ impl Serialize for Error {
     }
 }
 
+/// A field's own parser refusing its value inside a serde deserialisation (serde would otherwise
+/// name only the whole argument): written as the error's text by the field's deserializer
+/// ([`field_refusal`]) and read back, field and message, by whoever turns serde's error into an
+/// [`Error`] ([`read_field_refusal`]). One shape, owned here.
+pub fn field_refusal(field: &str, message: &str) -> String {
+    format!("invalid field `{field}`: {message}")
+}
+
+/// The field and message of a [`field_refusal`] text (serde may append a position).
+pub fn read_field_refusal(text: &str) -> Option<(&str, &str)> {
+    text.strip_prefix("invalid field `")?.split_once("`: ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,8 +251,8 @@ fn human_duration(duration: chrono::Duration) -> String {
 }
 
 /// `expires` arrives as the text a user typed; it is parsed by [`Expiration::parse`], whose
-/// error becomes the deserialisation error as ``invalid field `expires`: <its message>``, the
-/// shape `keyward_ops::args::refused` reads back as `invalid_input` naming `expires` (serde's
+/// error becomes the deserialisation error as a [`field_refusal`](crate::error::field_refusal),
+/// which `keyward_ops::args::refused` reads back as `invalid_input` naming `expires` (serde's
 /// own errors would name the whole argument).
 fn expiration_from_text<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -262,7 +262,7 @@ fn expiration_from_text<'de, D: Deserializer<'de>>(
         .transpose()
         .map_err(|error| {
             let field = error.field().unwrap_or(Expiration::FIELD);
-            serde::de::Error::custom(format!("invalid field `{field}`: {}", error.message()))
+            serde::de::Error::custom(crate::error::field_refusal(field, &error.message()))
         })
 }
 

@@ -16,10 +16,7 @@ const NAME_MAX_CHARS: usize = 64;
 /// names `argument`.
 pub fn refused(argument: &str, error: &dyn Display) -> Error {
     let text = error.to_string();
-    if let Some((name, message)) = text
-        .strip_prefix("invalid field `")
-        .and_then(|rest| rest.split_once("`: "))
-    {
+    if let Some((name, message)) = keyward_core::error::read_field_refusal(&text) {
         return Error::invalid(name, without_position(message));
     }
     if let Some(name) = quoted_after(&text, "unknown field `") {
