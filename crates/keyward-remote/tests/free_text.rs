@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{emulator, fast_http};
+use common::{emulator, fast_http, propelauth_backend_api};
 use keyward_core::{
     Error, ErrorCode, Expiration, ExpiryPreset, KeyBackend, NewKey, Subject, TextLimits,
 };
@@ -64,16 +64,7 @@ async fn clerk() -> Case {
 async fn propelauth_backend() -> Case {
     let emulator = emulator(Flavor::PropelAuth).await;
     let credentials = emulator.credentials().propelauth().unwrap().clone();
-    let backend = PropelAuthBackend::new(PropelAuthConfig {
-        base_url: emulator.base_url(),
-        api: PropelAuthApi::Backend {
-            integration_key: SecretString::from(credentials.integration_key.as_str()),
-            auth_url: None,
-        },
-        default_subject: Some(Subject::User(credentials.user_id.clone())),
-        http: fast_http(),
-    })
-    .unwrap();
+    let backend = propelauth_backend_api(&emulator, None);
     Case {
         emulator,
         backend: Box::new(backend),

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{assert_not_in_json, emulator, fast_http};
+use common::{assert_not_in_json, emulator, fast_http, propelauth_backend_api};
 use keyward_core::{
     ErrorCode, Expiration, ExpiryPreset, KeyBackend, KeyStatus, ListQuery, NewKey, StatusFilter,
     Subject, Verification,
@@ -44,16 +44,7 @@ async fn backend_api() -> Fixture {
 async fn backend_api_with_key(key: Option<&str>) -> Fixture {
     let emulator = emulator(Flavor::PropelAuth).await;
     let credentials = emulator.credentials().propelauth().unwrap().clone();
-    let backend = PropelAuthBackend::new(PropelAuthConfig {
-        base_url: emulator.base_url(),
-        api: PropelAuthApi::Backend {
-            integration_key: SecretString::from(key.unwrap_or(&credentials.integration_key)),
-            auth_url: None,
-        },
-        default_subject: Some(Subject::User(credentials.user_id.clone())),
-        http: fast_http(),
-    })
-    .unwrap();
+    let backend = propelauth_backend_api(&emulator, key);
     Fixture {
         emulator,
         backend,

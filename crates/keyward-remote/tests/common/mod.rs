@@ -1,8 +1,12 @@
 //! Helpers shared by the contract tests: emulators, fast HTTP options, and secret scans.
 #![allow(dead_code)] // Each test file uses a different subset.
 
+use keyward_core::Subject;
 use keyward_emulators::{Emulator, Flavor};
-use keyward_remote::{HttpOptions, RetryPolicy};
+use keyward_remote::{
+    HttpOptions, PropelAuthApi, PropelAuthBackend, PropelAuthConfig, RetryPolicy,
+};
+use secrecy::SecretString;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -36,4 +40,20 @@ pub fn closed_port_url() -> String {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
+}
+
+/// PropelAuth's backend API on `emulator`, acting for the seeded user, with the emulator's
+/// integration key or `key` instead.
+pub fn propelauth_backend_api(emulator: &Emulator, key: Option<&str>) -> PropelAuthBackend {
+    let credentials = emulator.credentials().propelauth().unwrap();
+    PropelAuthBackend::new(PropelAuthConfig {
+        base_url: emulator.base_url(),
+        api: PropelAuthApi::Backend {
+            integration_key: SecretString::from(key.unwrap_or(&credentials.integration_key)),
+            auth_url: None,
+        },
+        default_subject: Some(Subject::User(credentials.user_id.clone())),
+        http: fast_http(),
+    })
+    .unwrap()
 }
