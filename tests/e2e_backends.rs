@@ -16,9 +16,9 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, field_value, fill, finish_revoke, listed_key_id, screenshot,
-    type_and_confirm_revoke, wait_hidden, wait_match_count, wait_text, wait_visible, AppSession,
-    Outcome, STEP_TIMEOUT,
+    click, css, ensure, field_value, fill, finish_revoke, listed_key_id, other_window, screenshot,
+    submit_sign_in, type_and_confirm_revoke, wait_hidden, wait_match_count, wait_text,
+    wait_visible, AppSession, Outcome,
 };
 use fantoccini::Client;
 use keyward_emulators::{Emulator, Flavor, SeedOwner, SeedSpec};
@@ -531,35 +531,17 @@ async fn propelauth_frontend(client: &Client, emulators: &Emulators) -> Outcome 
     // Sign in through the sign-in window: the emulator's login page, driven like a user would.
     let main = client.window().await?;
     click(client, "#pf-sign-in").await?;
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    let sign_in = loop {
-        let handles = client.windows().await?;
-        if let Some(other) = handles.into_iter().find(|h| *h != main) {
-            break other;
-        }
-        if Instant::now() > deadline {
-            return Err("the sign-in window did not appear to WebDriver".into());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let sign_in = other_window(client, &main).await?;
     client.switch_to_window(sign_in).await?;
     wait_visible(client, "#email").await?;
-    fill(client, "#email", &propel.user_email).await?;
-    fill(client, "#password", &propel.user_password).await?;
-    screenshot(client, "52-propel-sign-in-window").await?;
-    // Keyward closes the window as soon as the session works, possibly under this click.
-    let _ = click(client, "button[type=\"submit\"]").await;
-    client.switch_to_window(main).await?;
-    wait_text(client, "#pf-credential-status", |t| {
-        t == "Stored in the OS keychain."
-    })
+    submit_sign_in(
+        client,
+        main,
+        &propel.user_email,
+        &propel.user_password,
+        "52-propel-sign-in-window",
+    )
     .await?;
-    wait_text(client, "#profile-notice", |t| t.starts_with("Signed in")).await?;
-    let windows = client.windows().await?;
-    ensure(
-        windows.len() == 1,
-        format!("{} windows after sign-in", windows.len()),
-    )?;
     screenshot(client, "53-propel-signed-in").await?;
     click(client, "#profiles-close").await?;
     wait_hidden(client, "#backend-error").await?;

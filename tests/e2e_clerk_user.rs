@@ -13,9 +13,9 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, css, ensure, field_value, fill, listed_key_id, screenshot, type_and_confirm_revoke,
-    wait_hidden, wait_js, wait_match_count, wait_text, wait_visible, AppSession, Outcome,
-    STEP_TIMEOUT,
+    click, css, ensure, field_value, fill, listed_key_id, other_window, screenshot, submit_sign_in,
+    type_and_confirm_revoke, wait_hidden, wait_js, wait_match_count, wait_text, wait_visible,
+    AppSession, Outcome, STEP_TIMEOUT,
 };
 use fantoccini::Client;
 use keyward_emulators::{ClerkSignIn, Emulator, Flavor};
@@ -212,16 +212,7 @@ async fn sign_in(client: &Client, user: &ClerkSignIn) -> Outcome {
     wait_visible(client, "#pf-sign-in").await?;
     let main = client.window().await?;
     click(client, "#pf-sign-in").await?;
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    let window = loop {
-        if let Some(other) = client.windows().await?.into_iter().find(|h| *h != main) {
-            break other;
-        }
-        if Instant::now() > deadline {
-            return Err("the sign-in window did not appear to WebDriver".into());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let window = other_window(client, &main).await?;
     client.switch_to_window(window).await?;
     wait_visible(client, "#email").await?;
     let page = client.current_url().await?;
@@ -234,23 +225,14 @@ async fn sign_in(client: &Client, user: &ClerkSignIn) -> Outcome {
         .execute("return document.cookie.includes('__client=');", vec![])
         .await?;
     ensure(readable == false, "the page's scripts see __client")?;
-    fill(client, "#email", &user.email).await?;
-    fill(client, "#password", &user.password).await?;
-    screenshot(client, "89-clerk-user-sign-in-window").await?;
-    // Keyward closes the window as soon as the session works, possibly under this click.
-    let _ = click(client, "button[type=\"submit\"]").await;
-    client.switch_to_window(main).await?;
-    wait_text(client, "#pf-credential-status", |t| {
-        t == "Stored in the OS keychain."
-    })
-    .await?;
-    wait_text(client, "#profile-notice", |t| t.starts_with("Signed in")).await?;
-    let windows = client.windows().await?;
-    ensure(
-        windows.len() == 1,
-        format!("{} windows after sign-in", windows.len()),
-    )?;
-    Ok(())
+    submit_sign_in(
+        client,
+        main,
+        &user.email,
+        &user.password,
+        "89-clerk-user-sign-in-window",
+    )
+    .await
 }
 
 async fn switch_to(client: &Client, profile: &str) -> Outcome {

@@ -11,15 +11,14 @@
 mod e2e_support;
 
 use e2e_support::{
-    click, ensure, fill, screenshot, wait_text, wait_visible, AppSession, Outcome, STEP_TIMEOUT,
+    click, ensure, fill, other_window, screenshot, wait_text, wait_visible, AppSession, Outcome,
 };
-use fantoccini::wd::WindowHandle;
 use fantoccini::Client;
 use keyward_emulators::{Emulator, Flavor};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A loopback web server that counts the HTTP requests it gets and answers each with a page.
@@ -224,20 +223,6 @@ async fn sign_in_window(client: &Client, propel: &Emulator, elsewhere: &Elsewher
         "the other origin was requested during sign-in",
     )?;
     Ok(())
-}
-
-/// Waits for a second WebDriver window beside `main`.
-async fn other_window(client: &Client, main: &WindowHandle) -> Outcome<WindowHandle> {
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    loop {
-        if let Some(other) = client.windows().await?.into_iter().find(|h| h != main) {
-            return Ok(other);
-        }
-        if Instant::now() > deadline {
-            return Err("the sign-in window did not appear to WebDriver".into());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The names (titles) of the X server's windows, as `xprop` reads `_NET_WM_NAME` (UTF-8).

@@ -1,6 +1,7 @@
 //! Shared by the desktop app's end-to-end tests: start the real app binary through tauri-driver
 //! (-> WebKitWebDriver) with its own data dir and config, drive it, and stop everything cleanly.
 
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
@@ -650,4 +651,46 @@ pub async fn tab_until(
         press_key(client, fantoccini::key::Key::Tab).await?;
     }
     Err(format!("Tab never reached the wanted element; focus went {seen:?}").into())
+}
+
+/// Waits for a second WebDriver window beside `main` (the sign-in window).
+pub async fn other_window(client: &Client, main: &WindowHandle) -> Outcome<WindowHandle> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        if let Some(other) = client.windows().await?.into_iter().find(|h| h != main) {
+            return Ok(other);
+        }
+        if Instant::now() > deadline {
+            return Err("the sign-in window did not appear to WebDriver".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// In the sign-in window: fills the page's email and password as a user would, saves screenshot
+/// `shot`, submits; then, back in `main`, waits until the session is stored in the keychain and
+/// the sign-in window is gone.
+pub async fn submit_sign_in(
+    client: &Client,
+    main: WindowHandle,
+    email: &str,
+    password: &str,
+    shot: &str,
+) -> Outcome {
+    fill(client, "#email", email).await?;
+    fill(client, "#password", password).await?;
+    screenshot(client, shot).await?;
+    // Keyward closes the window as soon as the session works, possibly under this click.
+    let _ = click(client, "button[type=\"submit\"]").await;
+    client.switch_to_window(main).await?;
+    wait_text(client, "#pf-credential-status", |t| {
+        t == "Stored in the OS keychain."
+    })
+    .await?;
+    wait_text(client, "#profile-notice", |t| t.starts_with("Signed in")).await?;
+    let windows = client.windows().await?;
+    ensure(
+        windows.len() == 1,
+        format!("{} windows after sign-in", windows.len()),
+    )
 }
